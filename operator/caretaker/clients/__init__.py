@@ -1,0 +1,1 @@
+"""I/O: Kubernetes, Prometheus, Ceph and notifiers. Retries (tenacity) live here."""

@@ -1,0 +1,1 @@
+"""Ceph client: one interface, librados and CLI backends."""

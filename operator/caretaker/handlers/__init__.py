@@ -1,0 +1,1 @@
+"""kopf wiring only: thin handlers that gather a snapshot, ask the domain, execute."""
