@@ -1,0 +1,47 @@
+"""Caretaker's own custom resources: read one, patch its status subresource."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kubernetes.client import ApiClient
+
+from caretaker.clients.kube_api import MERGE_PATCH, JsonObject, KubeApiError, api_path, request_json
+
+GROUP = "caretaker.dev"
+VERSION = "v1alpha1"
+
+
+@dataclass(frozen=True)
+class CustomRef:
+    plural: str
+    namespace: str
+    name: str
+
+    @property
+    def path(self) -> str:
+        return api_path(
+            f"/apis/{GROUP}/{VERSION}/namespaces/{{}}/{self.plural}/{{}}", self.namespace, self.name
+        )
+
+
+def get_custom(api: ApiClient, ref: CustomRef) -> JsonObject | None:
+    """The object as the server has it now, or None when it is gone."""
+    try:
+        return request_json(api, "GET", ref.path)
+    except KubeApiError as error:
+        if error.not_found:
+            return None
+        raise
+
+
+def patch_status(api: ApiClient, ref: CustomRef, status: JsonObject) -> JsonObject | None:
+    """Merge-patches the status subresource (one write per reconcile); None when the object is gone."""
+    try:
+        return request_json(
+            api, "PATCH", ref.path + "/status", body={"status": status}, content_type=MERGE_PATCH
+        )
+    except KubeApiError as error:
+        if error.not_found:
+            return None
+        raise
