@@ -10,9 +10,11 @@ PACKAGES=(
   openssl curl procps
 )
 apt_install "${PACKAGES[@]}"
-# Debian's packages may have registered services; none may run on this machine's ports.
-for svc in etcd prometheus prometheus-alertmanager prometheus-node-exporter; do
-  pkill -x "$svc" 2>/dev/null || true
+# Debian's packages may have started services (as their own users); none may hold our ports.
+# The testbed's own daemons run as the invoking user and are left alone.
+for svc in etcd:etcd prometheus:prometheus prometheus-alertmanager:prometheus; do
+  name=${svc%%:*} user=${svc##*:}
+  id "$user" >/dev/null 2>&1 && pkill -u "$user" -x "$name" 2>/dev/null || true
 done
 "$TESTBED_DIR/kube-apiserver-build.sh"
 log "install complete"

@@ -44,15 +44,23 @@ apt_install() {
   return 0
 }
 
+# running PID: true while the process exists and is not a zombie (PID 1 on these machines
+# reaps orphans only every ~2 s, so a dead daemon can linger as a zombie).
+running() {
+  local state
+  state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+  [[ -n $state && $state != Z* ]]
+}
+
 # stop_pidfile PIDFILE [SIGNAL]: stops the process in PIDFILE and waits up to 10 s.
 stop_pidfile() {
   local pidfile=$1 sig=${2:-TERM} pid
   [[ -f $pidfile ]] || return 0
   pid=$(cat "$pidfile")
-  if kill -0 "$pid" 2>/dev/null; then
+  if running "$pid"; then
     kill -"$sig" "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do running "$pid" || break; sleep 0.1; done
+    running "$pid" && kill -KILL "$pid" 2>/dev/null || true
   fi
   rm -f "$pidfile"
 }
