@@ -37,5 +37,13 @@ unit: venv
 integration: testbed-install venv
 	$(BIN)/pytest tests/integration
 
+## testbed-up / testbed-down: a long-running local testbed for development (tests reuse it when
+## CARETAKER_TESTBED_DIR points at it)
+testbed-up: testbed-install
+	hack/testbed/up.sh
+
+testbed-down:
+	hack/testbed/down.sh
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

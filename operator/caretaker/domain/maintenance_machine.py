@@ -1,0 +1,300 @@
+"""The Maintenance state machine: ``next_step(world) -> Step``. Pure; the executor does the I/O.
+
+One action per reconcile at most. Nodes start one at a time, only inside the window, only within
+one failure domain at a time and never more than ``maxUnavailable`` at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from caretaker.domain.conditions import Condition, kstatus
+from caretaker.domain.maintenance_actions import Action
+from caretaker.domain.maintenance_node import NodeContext, advance, rolling_back
+from caretaker.domain.maintenance_spec import MaintenanceSpec
+from caretaker.domain.maintenance_status import (
+    ACTIVE_PHASES,
+    MaintenanceStatus,
+    NodePhase,
+    NodeRecord,
+)
+from caretaker.domain.maintenance_world import World
+from caretaker.domain.reasons import NORMAL, WARNING, Note, Reason
+from caretaker.domain.windows import can_start, is_over, window_state
+
+PHASE_PRIORITY = (
+    (NodePhase.ROLLING_BACK, "Restoring"),
+    (NodePhase.RESTORING, "Restoring"),
+    (NodePhase.IN_MAINTENANCE, "InMaintenance"),
+    (NodePhase.DRAINING, "Draining"),
+    (NodePhase.PREFLIGHT, "Preflight"),
+)
+
+
+@dataclass(frozen=True)
+class Summary:
+    phase: str
+    reason: str
+    message: str
+    ready: bool = False
+    stalled: bool = False
+    next_window: str = ""
+
+    def conditions(self) -> list[Condition]:
+        return kstatus(self.ready, self.reason, self.message, stalled=self.stalled)
+
+
+@dataclass(frozen=True)
+class Step:
+    status: MaintenanceStatus
+    summary: Summary
+    action: Action | None = None
+    notes: tuple[Note, ...] = ()
+    cleaned_up: bool = False  # only for deletion: nothing of ours is left
+
+
+def targets(world: World, spec: MaintenanceSpec) -> tuple[str, ...]:
+    return spec.nodes if spec.nodes else world.selected
+
+
+def _stamp(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""
+
+
+def next_step(world: World) -> Step:
+    """Decides the next step of a Maintenance from a snapshot of the world."""
+    status, spec = world.status, world.spec
+    if world.deleting:
+        return cleanup_step(world)
+    if spec is None:
+        message = "; ".join(str(e) for e in world.spec_errors[:5])
+        return Step(
+            status,
+            Summary(
+                _idle_phase(status),
+                Reason.INVALID_SPEC,
+                f"invalid spec, nothing will be done: {message}",
+                stalled=True,
+            ),
+        )
+    names = targets(world, spec)
+    problem = _target_problem(world, spec, names)
+    if problem:
+        return Step(
+            status, Summary(_idle_phase(status), Reason.TARGETS_NOT_FOUND, problem, stalled=True)
+        )
+    status = _with_records(status, names)
+    notes: tuple[Note, ...] = ()
+    if spec.abort and not status.aborted:
+        status, notes = _begin_abort(status)
+    window_ok = can_start(spec.window, world.now, spec.node_duration_estimate)
+    ctx = NodeContext(
+        world,
+        spec,
+        may_start=window_ok and not status.aborted and not spec.suspend,
+        window_message=_window_message(world, spec),
+    )
+    for record in status.nodes:
+        if record.phase in ACTIVE_PHASES:
+            node_step = advance(record, ctx)
+            status = status.replace_node(node_step.record)
+            notes = (*notes, *node_step.notes)
+            if node_step.action is not None:
+                return Step(status, summarize(world, spec, status), node_step.action, notes)
+    status, start_notes = _maybe_start(world, spec, status, window_ok)
+    notes = (*notes, *start_notes)
+    summary = summarize(world, spec, status)
+    if summary.phase in ("Completed", "Failed", "Aborted") and status.completed_at is None:
+        status = replace(status, completed_at=world.now)
+        kind = WARNING if summary.phase != "Completed" else NORMAL
+        notes = (*notes, Note(kind, summary.reason, summary.message))
+    if status.started_at is None and any(n.started_at for n in status.nodes):
+        status = replace(status, started_at=world.now)
+    return Step(status, summary, None, notes)
+
+
+def _target_problem(world: World, spec: MaintenanceSpec, names: tuple[str, ...]) -> str:
+    if spec.node_selector is not None and not names and not world.status.nodes:
+        labels = ",".join(f"{k}={v}" for k, v in spec.node_selector.items())
+        return f"spec.nodeSelector {labels} matches no node"
+    unstarted = {n.name for n in world.status.nodes if n.phase == NodePhase.PENDING}
+    known = {n.name for n in world.status.nodes}
+    missing = [n for n in names if n not in world.nodes and (n in unstarted or n not in known)]
+    if missing:
+        return "node(s) not found: " + ", ".join(missing) + "; fix spec.nodes"
+    return ""
+
+
+def _with_records(status: MaintenanceStatus, names: tuple[str, ...]) -> MaintenanceStatus:
+    started = tuple(n for n in status.nodes if n.phase != NodePhase.PENDING)
+    started_names = {n.name for n in started}
+    pending = tuple(NodeRecord(name) for name in names if name not in started_names)
+    kept = {n.name: n for n in status.nodes if n.phase == NodePhase.PENDING}
+    return replace(status, nodes=started + tuple(kept.get(p.name, p) for p in pending))
+
+
+def _begin_abort(status: MaintenanceStatus) -> tuple[MaintenanceStatus, tuple[Note, ...]]:
+    nodes = tuple(
+        n.with_(phase=NodePhase.ROLLING_BACK, outcome=NodePhase.ABORTED, message="aborting")
+        if n.phase in ACTIVE_PHASES
+        else n
+        for n in status.nodes
+    )
+    note = Note(WARNING, Reason.ABORTING, "spec.abort is set: undoing Caretaker's changes now")
+    return replace(status, nodes=nodes, aborted=True), (note,)
+
+
+def _window_message(world: World, spec: MaintenanceSpec) -> str:
+    state = window_state(spec.window, world.now)
+    if state.next_start:
+        return f"waiting for the maintenance window at {_stamp(state.next_start)}"
+    if is_over(spec.window, world.now):
+        return "the maintenance window is over"
+    return "the open window is too short for another node (spec.strategy.nodeDurationEstimate)"
+
+
+def _maybe_start(
+    world: World, spec: MaintenanceSpec, status: MaintenanceStatus, window_ok: bool
+) -> tuple[MaintenanceStatus, tuple[Note, ...]]:
+    """Moves the next eligible Pending node to Preflight, if everything allows it."""
+    active = [n for n in status.nodes if n.phase in ACTIVE_PHASES]
+    failed = any(NodePhase.FAILED in (n.phase, n.outcome) for n in status.nodes)
+    if status.aborted or spec.suspend or failed or not window_ok or world.ceph is None:
+        return status, ()
+    if len(active) >= spec.max_unavailable or _delay_left(status, spec, world.now) > timedelta(0):
+        return status, ()
+    domains = {n.failure_domain for n in active}
+    for record in status.nodes:
+        if record.phase != NodePhase.PENDING:
+            continue
+        osds = world.ceph.osds_of(record.name)
+        domain = world.ceph.osd_failure_domain.get(osds[0], "") if osds else ""
+        domain = domain or f"node/{record.name}"
+        if domains and domain not in domains:
+            continue
+        started = record.with_(
+            phase=NodePhase.PREFLIGHT,
+            osds=osds,
+            failure_domain=domain,
+            started_at=world.now,
+            message="checking gates",
+        )
+        osd_text = ", ".join(f"osd.{i}" for i in osds) or "no OSDs"
+        note = Note(
+            NORMAL,
+            Reason.NODE_PREFLIGHT,
+            f"Starting node {record.name} ({osd_text}, failure domain {domain})",
+        )
+        return status.replace_node(started), (note,)
+    return status, ()
+
+
+def _delay_left(status: MaintenanceStatus, spec: MaintenanceSpec, now: datetime) -> timedelta:
+    finished = [n.finished_at for n in status.nodes if n.finished_at]
+    if not finished or not spec.delay_between_nodes:
+        return timedelta(0)
+    return max(finished) + spec.delay_between_nodes - now
+
+
+def _idle_phase(status: MaintenanceStatus) -> str:
+    for phase, label in PHASE_PRIORITY:
+        if any(n.phase == phase for n in status.nodes):
+            return label
+    return "Pending"
+
+
+def summarize(world: World, spec: MaintenanceSpec, status: MaintenanceStatus) -> Summary:
+    """The phase and kstatus conditions that `kubectl get maintenance` shows."""
+    nodes = status.nodes
+    active = [n for n in nodes if n.phase in ACTIVE_PHASES]
+    state = window_state(spec.window, world.now)
+    next_window = "open" if state.is_open else _stamp(state.next_start)
+    if active:
+        phase = _idle_phase(status)
+        message = "; ".join(n.message for n in active if n.message) or phase
+        return Summary(phase, Reason.PROGRESSING, message, next_window=next_window)
+    done = sum(n.phase == NodePhase.COMPLETED for n in nodes)
+    if status.aborted:
+        return Summary(
+            "Aborted",
+            Reason.ABORTED,
+            "aborted; Caretaker's changes were undone",
+            stalled=False,
+            ready=True,
+        )
+    failed = [n for n in nodes if n.phase == NodePhase.FAILED]
+    if failed:
+        return Summary(
+            "Failed",
+            Reason.FAILED,
+            f"node {failed[0].name} failed: {failed[0].message}",
+            stalled=True,
+        )
+    if nodes and done == len(nodes):
+        return Summary("Completed", Reason.COMPLETED, f"all {done} node(s) maintained", ready=True)
+    if spec.suspend:
+        return Summary(
+            "Suspended", Reason.SUSPENDED, "suspended by spec.suspend", next_window=next_window
+        )
+    if is_over(spec.window, world.now):
+        return Summary(
+            "Pending",
+            Reason.WINDOW_OVER,
+            f"the one-off window ended with {len(nodes) - done} node(s) left; set a new window",
+            stalled=True,
+        )
+    if world.ceph is None:
+        return Summary(
+            "Pending",
+            Reason.CEPH_UNAVAILABLE,
+            f"Ceph unreachable: {world.ceph_error}",
+            next_window=next_window,
+        )
+    if not can_start(spec.window, world.now, spec.node_duration_estimate):
+        return Summary(
+            "Scheduled",
+            Reason.WAITING_FOR_WINDOW,
+            _window_message(world, spec),
+            next_window=next_window,
+        )
+    left = _delay_left(status, spec, world.now)
+    if left > timedelta(0):
+        return Summary(
+            "Pending",
+            Reason.PROGRESSING,
+            f"next node after delayBetweenNodes ({int(left.total_seconds())}s left)",
+            next_window=next_window,
+        )
+    return Summary("Pending", Reason.PROGRESSING, "starting", next_window=next_window)
+
+
+def cleanup_step(world: World) -> Step:
+    """On deletion: undo Caretaker's changes on every node it touched, then let go."""
+    spec = world.spec
+    status = world.status
+    ctx = NodeContext(world, spec or _EMPTY_SPEC, may_start=False)
+    notes: tuple[Note, ...] = ()
+    for record in status.nodes:
+        if record.phase not in ACTIVE_PHASES:
+            continue
+        undoing = record.with_(phase=NodePhase.ROLLING_BACK, outcome=record.outcome or "Aborted")
+        node_step = rolling_back(undoing, ctx)
+        status = status.replace_node(node_step.record)
+        notes = (*notes, *node_step.notes)
+        if node_step.action is not None or node_step.record.phase == NodePhase.ROLLING_BACK:
+            summary = Summary(
+                "Restoring",
+                Reason.PROGRESSING,
+                f"deleting: {node_step.record.message or 'undoing changes'}",
+            )
+            return Step(status, summary, node_step.action, notes)
+    summary = Summary("Aborted", Reason.CLEANED_UP, "deleted; Caretaker's changes were undone")
+    return Step(status, summary, None, notes, cleaned_up=True)
+
+
+_EMPTY_SPEC = MaintenanceSpec(
+    nodes=(),
+    node_selector=None,
+    window=__import__("caretaker.domain.windows", fromlist=["AlwaysOpen"]).AlwaysOpen(),
+)

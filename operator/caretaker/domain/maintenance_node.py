@@ -1,0 +1,363 @@
+"""The per-node state machine: given a node's record and the world, its next step.
+
+Pending -> Preflight (gates, lease) -> Draining (noout, cordon, evict) -> InMaintenance (hold)
+-> Restoring (uncordon, OSDs up, lift noout, PGs healthy, release lease) -> Completed.
+Failure or abort: RollingBack (undo only what Caretaker did) -> Failed / Aborted.
+Transitions follow what is observed in the world, never what an action is assumed to have done.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from caretaker.domain import ceph_gates
+from caretaker.domain.drain import describe_drain, plan_drain
+from caretaker.domain.durations import format_duration
+from caretaker.domain.maintenance_actions import (
+    AcquireLease,
+    Action,
+    Cordon,
+    EvictPods,
+    ReleaseLease,
+    SetNoout,
+    Uncordon,
+    UnsetNoout,
+)
+from caretaker.domain.maintenance_spec import HoldMode, MaintenanceSpec, NooutScope
+from caretaker.domain.maintenance_status import NodePhase, NodeRecord, NooutRecord, NooutState
+from caretaker.domain.maintenance_world import CephView, World
+from caretaker.domain.reasons import NORMAL, WARNING, Note, Reason
+
+
+@dataclass(frozen=True)
+class NodeStep:
+    record: NodeRecord
+    action: Action | None = None
+    notes: tuple[Note, ...] = ()
+
+
+@dataclass(frozen=True)
+class NodeContext:
+    world: World
+    spec: MaintenanceSpec
+    may_start: bool = True  # the window still admits starting this node
+    window_message: str = ""
+
+    def lease_ours(self, node: str) -> bool:
+        lease = self.world.leases.get(node)
+        return lease is not None and lease.holder == self.world.identity and not lease.expired
+
+    def lease_other(self, node: str) -> str | None:
+        lease = self.world.leases.get(node)
+        if lease and lease.holder and lease.holder != self.world.identity and not lease.expired:
+            return lease.holder
+        return None
+
+
+def _wait(record: NodeRecord, message: str, *notes: Note) -> NodeStep:
+    return NodeStep(record.with_(message=message), None, notes)
+
+
+def noout_present(noout: NooutRecord, ceph: CephView) -> bool:
+    if noout.scope == NooutScope.HOST:
+        return noout.bucket in ceph.noout_buckets
+    return set(noout.osds) <= ceph.noout_osds
+
+
+def plan_noout(record: NodeRecord, spec: MaintenanceSpec, ceph: CephView) -> NooutRecord | None:
+    """What noout this node needs, and whether someone else already set it (then it is not ours)."""
+    if spec.ceph.noout == NooutScope.NONE or not record.osds:
+        return None
+    if spec.ceph.noout == NooutScope.HOST:
+        bucket = ceph.osd_host_bucket.get(record.osds[0], record.name)
+        state = NooutState.PREEXISTING if bucket in ceph.noout_buckets else NooutState.INTENDED
+        return NooutRecord(scope="host", bucket=bucket, state=state)
+    missing = tuple(i for i in record.osds if i not in ceph.noout_osds)
+    if not missing:
+        return NooutRecord(scope="osd", osds=record.osds, state=NooutState.PREEXISTING)
+    return NooutRecord(scope="osd", osds=missing, state=NooutState.INTENDED)
+
+
+def _noout_action(noout: NooutRecord, node: str, *, lift: bool) -> Action:
+    kind = UnsetNoout if lift else SetNoout
+    return kind(node=node, osds=noout.osds, bucket=noout.bucket)
+
+
+def _noout_label(noout: NooutRecord) -> str:
+    if noout.scope == NooutScope.HOST:
+        return f"host {noout.bucket}"
+    return ", ".join(f"osd.{i}" for i in noout.osds)
+
+
+def preflight(record: NodeRecord, ctx: NodeContext) -> NodeStep:
+    world, spec, name = ctx.world, ctx.spec, record.name
+    if not ctx.may_start:
+        if ctx.lease_ours(name):
+            return NodeStep(record, ReleaseLease(name))
+        return _wait(record.with_(phase=NodePhase.PENDING, started_at=None), ctx.window_message)
+    ceph = world.ceph
+    if ceph is None:
+        return _wait(record, f"waiting: Ceph unreachable ({world.ceph_error})")
+    for verdict in _gate_verdicts(record, ctx, ceph):
+        if not verdict.holds:
+            return _wait(record, f"waiting for gate: {verdict.reason}")
+    holder = ctx.lease_other(name)
+    if holder:
+        return _wait(record, f"waiting: node {name} is held by {holder} (Lease)")
+    if not ctx.lease_ours(name):
+        return NodeStep(record.with_(message="taking the node's Lease"), AcquireLease(name))
+    noout = plan_noout(record, spec, ceph)
+    started = record.with_(
+        phase=NodePhase.DRAINING,
+        drain_started_at=world.now,
+        noout=noout,
+        message="gates hold; protecting Ceph data and draining",
+    )
+    note = Note(NORMAL, Reason.NODE_DRAINING, f"Gates hold for node {name}; preparing it")
+    return draining(started, ctx, note)
+
+
+def _gate_verdicts(
+    record: NodeRecord, ctx: NodeContext, ceph: CephView
+) -> list[ceph_gates.Verdict]:
+    spec = ctx.spec
+    verdicts = []
+    if spec.gates.ceph_health:
+        verdicts.append(
+            ceph_gates.health_gate(ceph.health, ceph.health_checks, spec.gates.allowed_warnings)
+        )
+        verdicts.append(ceph_gates.pgs_healthy(ceph.pg_states, spec.ceph.healthy_pg_states))
+    if spec.gates.ok_to_stop and record.osds:
+        answer = ceph.ok_to_stop.get(record.name)
+        if answer is None:
+            verdicts.append(ceph_gates.Verdict(False, "ceph osd ok-to-stop not answered yet"))
+        elif not answer.ok:
+            verdicts.append(ceph_gates.Verdict(False, f"ceph osd ok-to-stop: {answer.detail}"))
+    for gate in ctx.world.gates.get(record.name, ()):
+        if not gate.holds:
+            verdicts.append(ceph_gates.Verdict(False, f"PromQL gate {gate.name}: {gate.detail}"))
+    return verdicts
+
+
+def draining(record: NodeRecord, ctx: NodeContext, *notes: Note) -> NodeStep:
+    world, spec, name = ctx.world, ctx.spec, record.name
+    view = world.nodes.get(name)
+    if view is None:
+        return fail(record, ctx, f"node {name} disappeared during the drain")
+    if record.noout and record.noout.state == NooutState.INTENDED:
+        if world.ceph is None:
+            return _wait(record, f"waiting: Ceph unreachable ({world.ceph_error})", *notes)
+        if not noout_present(record.noout, world.ceph):
+            return NodeStep(record, _noout_action(record.noout, name, lift=False), notes)
+        noout = replace(record.noout, state=NooutState.SET, set_at=world.now)
+        record = record.with_(noout=noout)
+        notes = (
+            *notes,
+            Note(
+                NORMAL,
+                Reason.NOOUT_SET,
+                f"noout set on {_noout_label(noout)} for node {name}",
+            ),
+        )
+    if not view.unschedulable:
+        return NodeStep(record.with_(message="cordoning"), Cordon(name), notes)
+    if view.cordoned_by == world.identity and not record.cordoned_by_us:
+        record = record.with_(cordoned_by_us=True)
+        notes = (*notes, Note(NORMAL, Reason.CORDONED, f"Node {name} cordoned"))
+    if spec.drain.enabled:
+        plan = plan_drain(world.pods.get(name, ()), spec.drain)
+        record = record.with_(pods_pending=plan.pending)
+        if not plan.done:
+            started = record.drain_started_at or world.now
+            if world.now - started > spec.drain.timeout:
+                return fail(
+                    record,
+                    ctx,
+                    f"drain of {name} did not finish within "
+                    f"{format_duration(spec.drain.timeout)}: {describe_drain(plan)}",
+                )
+            action = None
+            if plan.evict:
+                pods = tuple((p.namespace, p.name) for p in plan.evict)
+                action = EvictPods(name, pods, spec.drain.grace_period_seconds)
+            message = f"draining {name}: {describe_drain(plan)}"
+            return NodeStep(record.with_(message=message), action, notes)
+    prepared = record.with_(
+        phase=NodePhase.IN_MAINTENANCE,
+        prepared_at=world.now,
+        message=f"node {name} is ready for maintenance; {_hold_hint(ctx)}",
+    )
+    note = Note(
+        NORMAL,
+        Reason.NODE_IN_MAINTENANCE,
+        f"Node {name} is ready for maintenance ({record.pods_evicted} pods evicted, "
+        f"noout: {_noout_label(record.noout) if record.noout else 'none'})",
+    )
+    return NodeStep(prepared, None, (*notes, note))
+
+
+def _hold_hint(ctx: NodeContext) -> str:
+    hold = ctx.spec.hold
+    if hold.mode == HoldMode.DURATION and hold.duration:
+        return f"continuing after {format_duration(hold.duration)}"
+    if hold.mode == HoldMode.AUTO:
+        return "continuing once its OSDs are back up"
+    return "release it with spec.release or the annotation caretaker.dev/release"
+
+
+def released(record: NodeRecord, ctx: NodeContext) -> tuple[bool, str]:
+    """Whether the hold on a prepared node is over, and if not, what it waits for."""
+    world, hold, name = ctx.world, ctx.spec.hold, record.name
+    prepared = record.prepared_at or world.now
+    held_for = world.now - prepared
+    if hold.duration and held_for < hold.duration and hold.mode != HoldMode.MANUAL:
+        return False, f"held for {format_duration(held_for)} of {format_duration(hold.duration)}"
+    if hold.mode == HoldMode.MANUAL:
+        annotated = {v.strip() for v in world.release_annotation.split(",") if v.strip()}
+        wanted = set(ctx.spec.release) | annotated
+        if name in wanted or "*" in wanted:
+            return True, ""
+        return False, _hold_hint(ctx)
+    if hold.mode == HoldMode.AUTO:
+        view = world.nodes.get(name)
+        if view is not None and view.ready is False:
+            return False, f"waiting for node {name} to be Ready"
+        if world.ceph is None:
+            return False, f"waiting: Ceph unreachable ({world.ceph_error})"
+        verdict = ceph_gates.osds_up(record.osds, world.ceph.osd_up)
+        return verdict.holds, verdict.reason
+    return True, ""
+
+
+def in_maintenance(record: NodeRecord, ctx: NodeContext) -> NodeStep:
+    world, name, noout = ctx.world, record.name, record.noout
+    if noout and noout.state == NooutState.SET and noout.set_at is not None:
+        timeout = ctx.spec.ceph.noout_timeout
+        if world.now - noout.set_at >= timeout and world.ceph is not None:
+            if noout_present(noout, world.ceph):
+                return NodeStep(record, _noout_action(noout, name, lift=True))
+            note = Note(
+                WARNING,
+                Reason.NOOUT_EXPIRED,
+                f"noout on {_noout_label(noout)} lifted after nooutTimeout "
+                f"{format_duration(timeout)}: Ceph may now restore redundancy",
+            )
+            record = record.with_(noout=replace(noout, state=NooutState.EXPIRED))
+            return NodeStep(record, None, (note,))
+    done, why = released(record, ctx)
+    if not done:
+        return _wait(record, f"node {name} in maintenance: {why}")
+    note = Note(NORMAL, Reason.NODE_RELEASED, f"Node {name} released; restoring it")
+    return restoring(
+        record.with_(phase=NodePhase.RESTORING, released_at=world.now, message="restoring"),
+        ctx,
+        note,
+    )
+
+
+def restoring(record: NodeRecord, ctx: NodeContext, *notes: Note) -> NodeStep:
+    world, spec, name = ctx.world, ctx.spec, record.name
+    view = world.nodes.get(name)
+    if view is not None and view.unschedulable and view.cordoned_by == world.identity:
+        return NodeStep(record.with_(message="uncordoning"), Uncordon(name), notes)
+    if record.cordoned_by_us:
+        record = record.with_(cordoned_by_us=False)
+        notes = (*notes, Note(NORMAL, Reason.UNCORDONED, f"Node {name} uncordoned"))
+    if world.ceph is None:
+        return _wait(record, f"waiting: Ceph unreachable ({world.ceph_error})", *notes)
+    elapsed = world.now - (record.released_at or world.now)
+    timeout = spec.ceph.restore_timeout
+    for verdict in (ceph_gates.osds_up(record.osds, world.ceph.osd_up),):
+        if not verdict.holds:
+            if elapsed > timeout:
+                return fail(
+                    record,
+                    ctx,
+                    f"{verdict.reason} for longer than restoreTimeout {format_duration(timeout)}",
+                )
+            return _wait(record, f"restoring {name}: {verdict.reason}", *notes)
+    step = _lift_noout(record, ctx, notes)
+    if step.action is not None:
+        return step
+    record, notes = step.record, step.notes
+    pgs = ceph_gates.pgs_healthy(world.ceph.pg_states, spec.ceph.healthy_pg_states)
+    if not pgs.holds:
+        if elapsed > timeout:
+            return fail(
+                record,
+                ctx,
+                f"{pgs.reason} for longer than restoreTimeout {format_duration(timeout)}",
+            )
+        return _wait(record, f"restoring {name}: {pgs.reason}", *notes)
+    if ctx.lease_ours(name):
+        return NodeStep(
+            record.with_(message="releasing the node's Lease"), ReleaseLease(name), notes
+        )
+    done = record.with_(
+        phase=NodePhase.COMPLETED,
+        finished_at=world.now,
+        message=f"node {name} restored: OSDs up, {pgs.reason}",
+    )
+    return NodeStep(
+        done, None, (*notes, Note(NORMAL, Reason.NODE_COMPLETED, f"Node {name} is back in service"))
+    )
+
+
+def _lift_noout(record: NodeRecord, ctx: NodeContext, notes: tuple[Note, ...]) -> NodeStep:
+    noout, ceph = record.noout, ctx.world.ceph
+    if noout is None or not noout.owned or ceph is None:
+        return NodeStep(record, None, notes)
+    if noout_present(noout, ceph):
+        return NodeStep(
+            record.with_(message="lifting noout"),
+            _noout_action(noout, record.name, lift=True),
+            notes,
+        )
+    lifted = record.with_(noout=replace(noout, state=NooutState.LIFTED))
+    return NodeStep(
+        lifted,
+        None,
+        (*notes, Note(NORMAL, Reason.NOOUT_LIFTED, f"noout lifted on {_noout_label(noout)}")),
+    )
+
+
+def fail(record: NodeRecord, ctx: NodeContext, why: str) -> NodeStep:
+    failing = record.with_(phase=NodePhase.ROLLING_BACK, outcome=NodePhase.FAILED, message=why)
+    note = Note(WARNING, Reason.NODE_FAILED, f"Node {record.name} failed: {why}; rolling back")
+    return rolling_back(failing, ctx, note)
+
+
+def rolling_back(record: NodeRecord, ctx: NodeContext, *notes: Note) -> NodeStep:
+    """Undoes what Caretaker did on the node, nothing else, without waiting for health."""
+    world, name = ctx.world, record.name
+    view = world.nodes.get(name)
+    if view is not None and view.unschedulable and view.cordoned_by == world.identity:
+        return NodeStep(record, Uncordon(name), notes)
+    if record.noout is not None and record.noout.owned:
+        if world.ceph is None:
+            return _wait(
+                record, f"cannot lift noout yet: Ceph unreachable ({world.ceph_error})", *notes
+            )
+        step = _lift_noout(record, ctx, notes)
+        if step.action is not None:
+            return step
+        record, notes = step.record, step.notes
+    if ctx.lease_ours(name):
+        return NodeStep(record, ReleaseLease(name), notes)
+    outcome = NodePhase(record.outcome or NodePhase.ABORTED)
+    final = record.with_(phase=outcome, finished_at=world.now, cordoned_by_us=False)
+    note = Note(NORMAL, Reason.NODE_ROLLED_BACK, f"Node {name}: Caretaker's changes undone")
+    return NodeStep(final, None, (*notes, note))
+
+
+def advance(record: NodeRecord, ctx: NodeContext) -> NodeStep:
+    """The next step for one node in an active phase."""
+    handlers = {
+        NodePhase.PREFLIGHT: preflight,
+        NodePhase.DRAINING: draining,
+        NodePhase.IN_MAINTENANCE: in_maintenance,
+        NodePhase.RESTORING: restoring,
+        NodePhase.ROLLING_BACK: rolling_back,
+    }
+    handler = handlers.get(record.phase)
+    return handler(record, ctx) if handler else NodeStep(record)

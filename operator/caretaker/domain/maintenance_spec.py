@@ -1,0 +1,315 @@
+"""The Maintenance spec as typed values, read from the raw object with every error collected."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+
+from caretaker.domain.validation import FieldError, SpecReader
+from caretaker.domain.windows import AlwaysOpen, OneOffWindow, RecurringWindow, Window
+
+DEFAULT_HEALTHY_PG_STATES = r"^active\+clean(\+scrubbing(\+deep)?)?$"
+_NODE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+
+
+class NooutScope(StrEnum):
+    OSD = "osd"
+    HOST = "host"
+    NONE = "none"
+
+
+class HoldMode(StrEnum):
+    MANUAL = "manual"
+    DURATION = "duration"
+    AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class DrainSpec:
+    enabled: bool = True
+    timeout: timedelta = timedelta(minutes=15)
+    grace_period_seconds: int | None = None
+    ignore_daemonsets: bool = True
+    delete_emptydir_data: bool = False
+    force: bool = False
+    pod_selector: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class CephSpec:
+    noout: NooutScope = NooutScope.OSD
+    noout_timeout: timedelta = timedelta(minutes=30)
+    healthy_pg_states: str = DEFAULT_HEALTHY_PG_STATES
+    restore_timeout: timedelta = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class PromqlGate:
+    name: str
+    expr: str
+
+
+@dataclass(frozen=True)
+class GatesSpec:
+    ceph_health: bool = True
+    allowed_warnings: tuple[str, ...] = ()
+    ok_to_stop: bool = True
+    promql: tuple[PromqlGate, ...] = ()
+
+
+@dataclass(frozen=True)
+class HoldSpec:
+    mode: HoldMode = HoldMode.MANUAL
+    duration: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class MaintenanceSpec:
+    nodes: tuple[str, ...]
+    node_selector: Mapping[str, str] | None
+    window: Window
+    max_unavailable: int = 1
+    delay_between_nodes: timedelta = timedelta(0)
+    node_duration_estimate: timedelta = timedelta(minutes=30)
+    drain: DrainSpec = DrainSpec()
+    ceph: CephSpec = CephSpec()
+    gates: GatesSpec = GatesSpec()
+    hold: HoldSpec = HoldSpec()
+    release: tuple[str, ...] = ()
+    suspend: bool = False
+    abort: bool = False
+
+
+_TOP_KEYS = {
+    "nodes",
+    "nodeSelector",
+    "window",
+    "strategy",
+    "drain",
+    "ceph",
+    "gates",
+    "hold",
+    "release",
+    "suspend",
+    "abort",
+}
+
+
+def read_maintenance_spec(
+    raw: Mapping[str, Any],
+) -> tuple[MaintenanceSpec | None, list[FieldError]]:
+    """Reads and checks a Maintenance spec; returns the spec only when there is no error."""
+    r = SpecReader()
+    r.unknown_keys(raw, _TOP_KEYS, "spec")
+    nodes = r.string_list(raw, "nodes", "spec")
+    selector = r.string_map(raw, "nodeSelector", "spec") if "nodeSelector" in raw else None
+    _check_targets(r, nodes, selector)
+    window = _read_window(r, r.section(raw, "window", "spec"))
+    strategy = r.section(raw, "strategy", "spec")
+    r.unknown_keys(
+        strategy, {"maxUnavailable", "delayBetweenNodes", "nodeDurationEstimate"}, "spec.strategy"
+    )
+    estimate = r.duration(
+        strategy, "nodeDurationEstimate", "spec.strategy", timedelta(minutes=30)
+    ) or timedelta(minutes=30)
+    if isinstance(window, RecurringWindow | OneOffWindow) and window.duration < estimate:
+        r.fail(
+            "spec.window.duration",
+            f"shorter than spec.strategy.nodeDurationEstimate ({estimate}): no node could "
+            "ever start; lengthen the window or lower the estimate",
+        )
+    spec = MaintenanceSpec(
+        nodes=nodes,
+        node_selector=selector,
+        window=window,
+        max_unavailable=r.integer(strategy, "maxUnavailable", "spec.strategy", 1, 1) or 1,
+        delay_between_nodes=r.duration(
+            strategy, "delayBetweenNodes", "spec.strategy", timedelta(0), positive=False
+        )
+        or timedelta(0),
+        node_duration_estimate=estimate,
+        drain=_read_drain(r, r.section(raw, "drain", "spec")),
+        ceph=_read_ceph(r, r.section(raw, "ceph", "spec")),
+        gates=_read_gates(r, r.section(raw, "gates", "spec")),
+        hold=_read_hold(r, r.section(raw, "hold", "spec")),
+        release=r.string_list(raw, "release", "spec"),
+        suspend=r.boolean(raw, "suspend", "spec", False),
+        abort=r.boolean(raw, "abort", "spec", False),
+    )
+    return (None, r.errors) if r.errors else (spec, [])
+
+
+def _check_targets(
+    r: SpecReader, nodes: tuple[str, ...], selector: Mapping[str, str] | None
+) -> None:
+    if not nodes and selector is None:
+        r.fail("spec", "name the nodes to maintain: spec.nodes or spec.nodeSelector")
+    if nodes and selector is not None:
+        r.fail("spec.nodeSelector", "give spec.nodes or spec.nodeSelector, not both")
+    if selector is not None and not selector:
+        r.fail("spec.nodeSelector", "an empty selector would select every node; list labels")
+    seen: set[str] = set()
+    for index, node in enumerate(nodes):
+        if not _NODE_NAME.match(node):
+            r.fail(f"spec.nodes[{index}]", f"{node!r} is not a valid node name")
+        if node in seen:
+            r.fail(f"spec.nodes[{index}]", f"node {node!r} is listed twice")
+        seen.add(node)
+
+
+def _read_window(r: SpecReader, raw: Mapping[str, Any]) -> Window:
+    path = "spec.window"
+    r.unknown_keys(raw, {"start", "schedule", "duration", "timeZone"}, path)
+    if not raw:
+        return AlwaysOpen()
+    duration = r.duration(raw, "duration", path, None)
+    if "duration" not in raw:
+        r.fail(f"{path}.duration", "required with a window (how long it stays open)")
+    start_text, schedule = r.string(raw, "start", path), r.string(raw, "schedule", path)
+    if start_text and schedule:
+        r.fail(path, "give start (one-off) or schedule (recurring), not both")
+        return AlwaysOpen()
+    if not start_text and not schedule:
+        r.fail(path, "give start (one-off window) or schedule (recurring window)")
+        return AlwaysOpen()
+    if start_text:
+        if "timeZone" in raw:
+            r.fail(f"{path}.timeZone", "only for a recurring schedule; put the offset in start")
+        start = _parse_time(r, start_text, f"{path}.start")
+        if start is None or duration is None:
+            return AlwaysOpen()
+        return OneOffWindow(start, duration)
+    zone = _read_zone(r, raw.get("timeZone", "UTC"), f"{path}.timeZone")
+    assert schedule is not None
+    if not croniter.is_valid(schedule) or schedule.strip().upper().startswith(("CRON_TZ", "TZ=")):
+        r.fail(
+            f"{path}.schedule",
+            f"{schedule!r} is not a valid cron expression (5 fields: minute hour day month "
+            "weekday, e.g. '0 2 * * 6'); put the time zone in spec.window.timeZone",
+        )
+        return AlwaysOpen()
+    if zone is None or duration is None:
+        return AlwaysOpen()
+    return RecurringWindow(schedule, duration, zone)
+
+
+def _parse_time(r: SpecReader, text: str, path: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        r.fail(path, f"{text!r} is not an RFC 3339 time such as 2026-12-05T22:00:00Z")
+        return None
+    if moment.tzinfo is None:
+        r.fail(path, f"{text!r} has no time zone offset; add Z or +01:00")
+        return None
+    return moment.astimezone(UTC)
+
+
+def _read_zone(r: SpecReader, name: object, path: str) -> ZoneInfo | None:
+    if not isinstance(name, str) or not name:
+        r.fail(path, "must be an IANA time zone name such as Europe/Berlin")
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        r.fail(path, f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin")
+        return None
+
+
+def _read_drain(r: SpecReader, raw: Mapping[str, Any]) -> DrainSpec:
+    path = "spec.drain"
+    r.unknown_keys(
+        raw,
+        {
+            "enabled",
+            "timeout",
+            "gracePeriodSeconds",
+            "ignoreDaemonSets",
+            "deleteEmptyDirData",
+            "force",
+            "podSelector",
+        },
+        path,
+    )
+    return DrainSpec(
+        enabled=r.boolean(raw, "enabled", path, True),
+        timeout=r.duration(raw, "timeout", path, DrainSpec.timeout) or DrainSpec.timeout,
+        grace_period_seconds=r.integer(raw, "gracePeriodSeconds", path, None, 0),
+        ignore_daemonsets=r.boolean(raw, "ignoreDaemonSets", path, True),
+        delete_emptydir_data=r.boolean(raw, "deleteEmptyDirData", path, False),
+        force=r.boolean(raw, "force", path, False),
+        pod_selector=r.string_map(raw, "podSelector", path) if "podSelector" in raw else None,
+    )
+
+
+def _read_ceph(r: SpecReader, raw: Mapping[str, Any]) -> CephSpec:
+    path = "spec.ceph"
+    r.unknown_keys(raw, {"noout", "nooutTimeout", "healthyPGStates", "restoreTimeout"}, path)
+    scope_text = raw.get("noout", "osd")
+    try:
+        scope = NooutScope(scope_text)
+    except ValueError:
+        r.fail(f"{path}.noout", f"must be osd, host or none, not {scope_text!r}")
+        scope = NooutScope.OSD
+    pattern = r.string(raw, "healthyPGStates", path) or DEFAULT_HEALTHY_PG_STATES
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        r.fail(f"{path}.healthyPGStates", f"not a valid regular expression: {exc}")
+    return CephSpec(
+        noout=scope,
+        noout_timeout=r.duration(raw, "nooutTimeout", path, CephSpec.noout_timeout)
+        or CephSpec.noout_timeout,
+        healthy_pg_states=pattern,
+        restore_timeout=r.duration(raw, "restoreTimeout", path, CephSpec.restore_timeout)
+        or CephSpec.restore_timeout,
+    )
+
+
+def _read_gates(r: SpecReader, raw: Mapping[str, Any]) -> GatesSpec:
+    path = "spec.gates"
+    r.unknown_keys(raw, {"cephHealth", "allowedWarnings", "okToStop", "promql"}, path)
+    gates: list[PromqlGate] = []
+    items = raw.get("promql", [])
+    if not isinstance(items, list):
+        r.fail(f"{path}.promql", "must be a list of {name, expr}")
+        items = []
+    for index, item in enumerate(items):
+        item_path = f"{path}.promql[{index}]"
+        if not isinstance(item, Mapping):
+            r.fail(item_path, "must be an object with name and expr")
+            continue
+        r.unknown_keys(item, {"name", "expr", "description"}, item_path)
+        name, expr = r.string(item, "name", item_path), r.string(item, "expr", item_path)
+        if name is None or expr is None:
+            r.fail(item_path, "needs both name and expr")
+            continue
+        gates.append(PromqlGate(name, expr))
+    return GatesSpec(
+        ceph_health=r.boolean(raw, "cephHealth", path, True),
+        allowed_warnings=r.string_list(raw, "allowedWarnings", path),
+        ok_to_stop=r.boolean(raw, "okToStop", path, True),
+        promql=tuple(gates),
+    )
+
+
+def _read_hold(r: SpecReader, raw: Mapping[str, Any]) -> HoldSpec:
+    path = "spec.hold"
+    r.unknown_keys(raw, {"mode", "duration"}, path)
+    mode_text = raw.get("mode", "manual")
+    try:
+        mode = HoldMode(mode_text)
+    except ValueError:
+        r.fail(f"{path}.mode", f"must be manual, duration or auto, not {mode_text!r}")
+        mode = HoldMode.MANUAL
+    duration = r.duration(raw, "duration", path, None)
+    if mode is HoldMode.DURATION and duration is None and "duration" not in raw:
+        r.fail(f"{path}.duration", "required when spec.hold.mode is duration")
+    return HoldSpec(mode, duration)

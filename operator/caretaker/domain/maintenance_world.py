@@ -1,0 +1,96 @@
+"""The snapshot of the world a Maintenance decision is made from; the executor reads it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from caretaker.domain.maintenance_spec import MaintenanceSpec
+from caretaker.domain.maintenance_status import MaintenanceStatus
+from caretaker.domain.validation import FieldError
+
+CORDON_ANNOTATION = "caretaker.dev/cordoned-by"
+RELEASE_ANNOTATION = "caretaker.dev/release"
+
+
+@dataclass(frozen=True)
+class NodeView:
+    name: str
+    unschedulable: bool
+    cordoned_by: str | None  # value of the caretaker.dev/cordoned-by annotation
+    ready: bool | None = None  # None when the node reports no Ready condition
+
+
+@dataclass(frozen=True)
+class PodView:
+    namespace: str
+    name: str
+    controller_kind: str | None  # None: no controller (a bare pod)
+    is_mirror: bool = False
+    has_emptydir: bool = False
+    terminating: bool = False
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class OkToStopView:
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class CephView:
+    """What Ceph said in this reconcile. ``None`` in the world means Ceph could not be read."""
+
+    health: str  # HEALTH_OK / HEALTH_WARN / HEALTH_ERR
+    health_checks: Mapping[str, str]  # check name -> summary
+    osd_hosts: Mapping[int, str]  # OSD id -> host name (from OSD metadata)
+    osd_up: Mapping[int, bool]
+    osd_host_bucket: Mapping[int, str]  # OSD id -> CRUSH host bucket
+    osd_failure_domain: Mapping[int, str]  # OSD id -> bucket of the pools' failure-domain type
+    noout_osds: frozenset[int]
+    noout_buckets: frozenset[str]
+    pg_states: Mapping[str, int]  # "active+clean" -> count
+    ok_to_stop: Mapping[str, OkToStopView] = field(default_factory=dict)  # node -> answer
+
+    def osds_of(self, node: str) -> tuple[int, ...]:
+        return tuple(sorted(i for i, host in self.osd_hosts.items() if host == node))
+
+
+@dataclass(frozen=True)
+class LeaseView:
+    holder: str | None
+    expired: bool
+
+
+@dataclass(frozen=True)
+class GateResult:
+    name: str
+    holds: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class World:
+    now: datetime
+    identity: str  # "<namespace>/<name>": lease holder and cordon owner
+    generation: int
+    spec: MaintenanceSpec | None
+    spec_errors: tuple[FieldError, ...]
+    status: MaintenanceStatus
+    release_annotation: str = ""
+    deleting: bool = False
+    nodes: Mapping[str, NodeView] = field(default_factory=dict)  # every node of interest
+    selected: tuple[str, ...] = ()  # nodes chosen by spec.nodeSelector, sorted
+    ceph: CephView | None = None
+    ceph_error: str = ""
+    pods: Mapping[str, tuple[PodView, ...]] = field(default_factory=dict)  # node -> its pods
+    leases: Mapping[str, LeaseView] = field(default_factory=dict)  # node -> lease
+    gates: Mapping[str, tuple[GateResult, ...]] = field(
+        default_factory=dict
+    )  # node -> PromQL gates

@@ -1,0 +1,46 @@
+"""Event and condition reasons: constants, so alerts and dashboards can rely on them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NORMAL = "Normal"
+WARNING = "Warning"
+
+
+class Reason:
+    INVALID_SPEC = "InvalidSpec"
+    TARGETS_NOT_FOUND = "TargetsNotFound"
+    WINDOW_OVER = "WindowOver"
+    WAITING_FOR_WINDOW = "WaitingForWindow"
+    SUSPENDED = "Suspended"
+    GATE_NOT_HELD = "GateNotHeld"
+    CEPH_UNAVAILABLE = "CephUnavailable"
+    NODE_PREFLIGHT = "NodePreflight"
+    NODE_DRAINING = "NodeDraining"
+    NODE_IN_MAINTENANCE = "NodeInMaintenance"
+    NODE_RELEASED = "NodeReleased"
+    NODE_COMPLETED = "NodeCompleted"
+    NODE_FAILED = "NodeFailed"
+    NODE_ROLLED_BACK = "NodeRolledBack"
+    NOOUT_SET = "NooutSet"
+    NOOUT_LIFTED = "NooutLifted"
+    NOOUT_EXPIRED = "NooutExpired"
+    CORDONED = "Cordoned"
+    UNCORDONED = "Uncordoned"
+    ABORTING = "Aborting"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    ABORTED = "Aborted"
+    PROGRESSING = "Progressing"
+    CLEANED_UP = "CleanedUp"
+    ACTION_FAILED = "ActionFailed"
+
+
+@dataclass(frozen=True)
+class Note:
+    """An Event the executor should post about the Maintenance."""
+
+    type: str
+    reason: str
+    message: str

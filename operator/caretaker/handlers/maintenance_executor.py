@@ -1,0 +1,134 @@
+"""Carries out the one action the domain decided, then writes the status once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from caretaker.clients.kube_api import KubeApiError
+from caretaker.clients.kube_custom import CustomRef, patch_status
+from caretaker.clients.kube_events import ObjectRef, post_event
+from caretaker.clients.kube_eviction import BlockedByBudget, Evicted, evict_pod
+from caretaker.clients.kube_lease import acquire_lease, release_lease, renew_lease
+from caretaker.clients.kube_nodes import cordon_for, uncordon_for
+from caretaker.domain.maintenance_actions import (
+    AcquireLease,
+    Action,
+    Cordon,
+    EvictPods,
+    ReleaseLease,
+    SetNoout,
+    Uncordon,
+    UnsetNoout,
+)
+from caretaker.domain.maintenance_machine import Step, next_step
+from caretaker.domain.maintenance_render import (
+    record_action_error,
+    record_evictions,
+    render_status,
+)
+from caretaker.domain.maintenance_world import World
+from caretaker.handlers.maintenance_snapshot import build_world, lease_name
+from caretaker.handlers.services import Services
+
+logger = logging.getLogger("caretaker.maintenance")
+
+
+def reconcile_once(services: Services, body: Mapping[str, Any]) -> Step:
+    """Snapshot, decide, act, write status. Returns the step taken."""
+    now = datetime.now(UTC)
+    world = build_world(services, body, now)
+    _renew_leases(services, world)
+    step = next_step(world)
+    status = step.status
+    if step.action is not None:
+        try:
+            status = _execute(services, world, step, step.action)
+        except Exception as error:  # noqa: BLE001 - shown in status, retried next reconcile
+            logger.warning("action %s failed: %s", step.action, error)
+            status = record_action_error(status, step.action.node, str(error))
+    step = Step(status, step.summary, step.action, step.notes, step.cleaned_up)
+    meta = body["metadata"]
+    previous = (body.get("status") or {}).get("conditions") or []
+    ref = CustomRef("maintenances", meta["namespace"], meta["name"])
+    patch_status(services.kube, ref, render_status(step, previous, world.generation, now))
+    _post_notes(services, body, step)
+    return step
+
+
+def _execute(services: Services, world: World, step: Step, action: Action) -> Any:
+    kube, settings, identity = services.kube, services.settings, world.identity
+    status = step.status
+    if isinstance(action, AcquireLease | ReleaseLease):
+        name = lease_name(action.node)
+        if isinstance(action, AcquireLease):
+            acquire_lease(
+                kube,
+                settings.lease_namespace,
+                name,
+                identity,
+                duration_seconds=settings.lease_seconds,
+            )
+        else:
+            release_lease(kube, settings.lease_namespace, name, identity)
+    elif isinstance(action, Cordon):
+        cordon_for(kube, action.node, identity)
+    elif isinstance(action, Uncordon):
+        uncordon_for(kube, action.node, identity)
+    elif isinstance(action, SetNoout | UnsetNoout):
+        _noout(services, action)
+    elif isinstance(action, EvictPods):
+        evicted, blocked = 0, []
+        for namespace, pod in action.pods:
+            result = evict_pod(kube, namespace, pod, action.grace_period_seconds)
+            if isinstance(result, Evicted):
+                evicted += 1
+            elif isinstance(result, BlockedByBudget):
+                blocked.append(f"{namespace}/{pod}: {result.message}")
+        status = record_evictions(status, action.node, evicted, blocked)
+    return status
+
+
+def _noout(services: Services, action: SetNoout | UnsetNoout) -> None:
+    ceph = services.ceph
+    if ceph is None:
+        raise RuntimeError(f"no Ceph connection: {services.ceph_error}")
+    setting = isinstance(action, SetNoout)
+    if action.bucket:
+        ceph.set_group_noout(action.bucket) if setting else ceph.unset_group_noout(action.bucket)
+    else:
+        ceph.add_noout(action.osds) if setting else ceph.rm_noout(action.osds)
+
+
+def _renew_leases(services: Services, world: World) -> None:
+    """Keeps our node Leases alive while their nodes are being worked on."""
+    for node, lease in world.leases.items():
+        if lease.holder == world.identity and not lease.expired:
+            try:
+                renew_lease(
+                    services.kube,
+                    services.settings.lease_namespace,
+                    lease_name(node),
+                    world.identity,
+                    duration_seconds=services.settings.lease_seconds,
+                )
+            except KubeApiError as error:
+                logger.warning("renewing the Lease of node %s failed: %s", node, error)
+
+
+def _post_notes(services: Services, body: Mapping[str, Any], step: Step) -> None:
+    meta = body["metadata"]
+    regarding = ObjectRef(
+        api_version="caretaker.dev/v1alpha1",
+        kind="Maintenance",
+        namespace=meta["namespace"],
+        name=meta["name"],
+        uid=meta.get("uid", ""),
+    )
+    for note in step.notes:
+        try:
+            post_event(services.kube, regarding, note.reason, note.message, note.type)  # type: ignore[arg-type]
+        except KubeApiError as error:
+            logger.warning("posting event %s failed: %s", note.reason, error)

@@ -1,0 +1,119 @@
+"""Reads the world a Maintenance decision needs: the object, nodes, pods, leases, Ceph, gates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from caretaker.clients.kube_lease import read_lease
+from caretaker.clients.kube_nodes import NodeInfo, list_nodes
+from caretaker.clients.kube_pods import PodInfo, pods_on_node
+from caretaker.domain.maintenance_spec import MaintenanceSpec, read_maintenance_spec
+from caretaker.domain.maintenance_status import NodePhase, status_from_dict
+from caretaker.domain.maintenance_world import (
+    CORDON_ANNOTATION,
+    RELEASE_ANNOTATION,
+    GateResult,
+    LeaseView,
+    NodeView,
+    PodView,
+    World,
+)
+from caretaker.handlers.ceph_view import read_ceph_view
+from caretaker.handlers.promql_gates import evaluate_gates
+from caretaker.handlers.services import Services
+
+ACTIVE = {
+    NodePhase.PREFLIGHT,
+    NodePhase.DRAINING,
+    NodePhase.IN_MAINTENANCE,
+    NodePhase.RESTORING,
+    NodePhase.ROLLING_BACK,
+}
+
+
+def lease_name(node: str) -> str:
+    """The coordination Lease that makes maintenance of a node exclusive."""
+    return f"caretaker-node-{node}"
+
+
+def identity_of(body: Mapping[str, Any]) -> str:
+    meta = body["metadata"]
+    return f"{meta['namespace']}/{meta['name']}"
+
+
+def node_view(info: NodeInfo) -> NodeView:
+    return NodeView(
+        info.name, info.unschedulable, info.annotations.get(CORDON_ANNOTATION), info.ready
+    )
+
+
+def pod_view(info: PodInfo) -> PodView:
+    return PodView(
+        namespace=info.namespace,
+        name=info.name,
+        controller_kind=info.controller_kind,
+        is_mirror=info.is_mirror,
+        has_emptydir=info.has_emptydir,
+        terminating=info.terminating,
+        labels=info.labels,
+    )
+
+
+def _selector_text(selector: Mapping[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+
+
+def build_world(services: Services, body: Mapping[str, Any], now: datetime) -> World:
+    """One consistent-enough snapshot: Kubernetes first, then Ceph, then the gates."""
+    meta = body["metadata"]
+    spec, errors = read_maintenance_spec(body.get("spec") or {})
+    status = status_from_dict(body.get("status"))
+    kube = services.kube
+    nodes = {n.name: node_view(n) for n in list_nodes(kube)}
+    selected: tuple[str, ...] = ()
+    if spec is not None and spec.node_selector:
+        matching = list_nodes(kube, label_selector=_selector_text(spec.node_selector))
+        selected = tuple(sorted(n.name for n in matching))
+    active = [r for r in status.nodes if r.phase in ACTIVE]
+    preflight = {r.name: r.osds for r in active if r.phase == NodePhase.PREFLIGHT}
+    ceph, ceph_error = read_ceph_view(services, preflight)
+    pods = {
+        r.name: tuple(pod_view(p) for p in pods_on_node(kube, r.name))
+        for r in active
+        if r.phase == NodePhase.DRAINING
+    }
+    return World(
+        now=now,
+        identity=identity_of(body),
+        generation=int(meta.get("generation") or 0),
+        spec=spec,
+        spec_errors=tuple(errors),
+        status=status,
+        release_annotation=(meta.get("annotations") or {}).get(RELEASE_ANNOTATION, ""),
+        deleting=bool(meta.get("deletionTimestamp")),
+        nodes=nodes,
+        selected=selected,
+        ceph=ceph,
+        ceph_error=ceph_error,
+        pods=pods,
+        leases={r.name: _lease_view(services, r.name, now) for r in active},
+        gates=_gates(services, spec, list(preflight)),
+    )
+
+
+def _lease_view(services: Services, node: str, now: datetime) -> LeaseView:
+    lease = read_lease(services.kube, services.settings.lease_namespace, lease_name(node))
+    if lease is None:
+        return LeaseView(holder=None, expired=True)
+    return LeaseView(holder=lease.holder, expired=lease.expired(now))
+
+
+def _gates(
+    services: Services, spec: MaintenanceSpec | None, nodes: list[str]
+) -> dict[str, tuple[GateResult, ...]]:
+    if spec is None or not spec.gates.promql or not nodes:
+        return {}
+    results = evaluate_gates(services, spec.gates.promql)
+    return dict.fromkeys(nodes, results)

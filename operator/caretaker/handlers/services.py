@@ -1,0 +1,20 @@
+"""The clients and settings every handler works with, built once at start-up (kopf memo)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes.client import ApiClient
+
+from caretaker.clients.ceph.base import CephClient
+from caretaker.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    kube: ApiClient
+    ceph: CephClient | None  # None when no connection is configured or it failed
+    prometheus: Any  # caretaker.clients.prometheus client, or None without a Prometheus URL
+    ceph_error: str = ""

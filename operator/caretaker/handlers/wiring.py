@@ -1,0 +1,81 @@
+"""kopf registrations. Thin: each handler hands over to an executor and returns."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import kopf
+
+from caretaker.clients.kube_custom import CustomRef, get_custom
+from caretaker.handlers.maintenance_executor import reconcile_once
+from caretaker.handlers.services import Services
+
+MAINTENANCES = ("caretaker.dev", "v1alpha1", "maintenances")
+FAST_REQUEUE_SECONDS = 0.2
+CLEANUP_ROUNDS = 100
+
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+    settings.persistence.finalizer = "caretaker.dev/finalizer"
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="caretaker.dev")
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix="caretaker.dev", key="last-handled-configuration"
+    )
+    settings.posting.level = logging.WARNING
+    settings.execution.max_workers = 32
+
+
+def _fresh(services: Services, name: str, namespace: str) -> dict[str, Any] | None:
+    return get_custom(services.kube, CustomRef("maintenances", namespace, name))
+
+
+@kopf.daemon(*MAINTENANCES, cancellation_backoff=1.0)
+def maintenance_loop(
+    stopped: kopf.DaemonStopped,
+    name: str,
+    namespace: str | None,
+    memo: Any,
+    logger: kopf.Logger,
+    **_: Any,
+) -> None:
+    """Reconciles one Maintenance until it is deleted or the operator stops."""
+    assert namespace is not None  # Maintenance is namespaced
+    services: Services = memo.services
+    done = threading.Event()
+    memo.loop_done = done
+    try:
+        while not stopped:
+            body = _fresh(services, name, namespace)
+            if body is None or body["metadata"].get("deletionTimestamp"):
+                return
+            try:
+                step = reconcile_once(services, body)
+                busy = step.action is not None or bool(step.notes)
+            except Exception:
+                logger.exception("reconcile failed; retrying")
+                busy = False
+            stopped.wait(FAST_REQUEUE_SECONDS if busy else services.settings.reconcile_interval)
+    finally:
+        done.set()
+
+
+@kopf.on.delete(*MAINTENANCES)
+def maintenance_cleanup(name: str, namespace: str | None, memo: Any, **_: Any) -> None:
+    """Undoes what the Maintenance changed (cordon, noout, Lease) before the object goes."""
+    assert namespace is not None
+    services: Services = memo.services
+    loop_done = memo.get("loop_done")
+    if loop_done is not None:
+        loop_done.wait(60)  # never race the reconcile loop's last action
+    for _round in range(CLEANUP_ROUNDS):
+        body = _fresh(services, name, namespace)
+        if body is None:
+            return
+        step = reconcile_once(services, body)
+        if step.cleaned_up:
+            return
+        threading.Event().wait(FAST_REQUEUE_SECONDS if step.action else 2.0)
+    raise kopf.TemporaryError("still undoing Caretaker's changes", delay=10)

@@ -1,0 +1,75 @@
+"""Starts the kopf operator with Caretaker's handlers, clients and settings."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+import kopf
+from kubernetes.client import ApiClient
+
+from caretaker.clients.ceph.base import CephClient
+from caretaker.clients.kube_api import load_api_client
+from caretaker.handlers.services import Services
+from caretaker.settings import Settings
+
+logger = logging.getLogger("caretaker")
+
+
+def build_services(settings: Settings) -> Services:
+    """Creates the clients once; a Ceph connection that fails is reported, not fatal."""
+    kube = load_api_client(settings.kubeconfig)
+    ceph, ceph_error = _build_ceph(settings, kube)
+    return Services(
+        settings=settings,
+        kube=kube,
+        ceph=ceph,
+        prometheus=_build_prometheus(settings),
+        ceph_error=ceph_error,
+    )
+
+
+def _build_ceph(settings: Settings, kube: ApiClient) -> tuple[CephClient | None, str]:
+    if not settings.ceph_conf and not settings.rook_namespace:
+        return None, "no Ceph connection configured (--ceph-conf or --rook-namespace)"
+    try:
+        from caretaker.clients.ceph.factory import connect_ceph  # noqa: PLC0415
+
+        return connect_ceph(settings, kube), ""
+    except Exception as error:  # noqa: BLE001 - reported in every status until it works
+        logger.warning("Ceph connection not available: %s", error)
+        return None, str(error)
+
+
+def _build_prometheus(settings: Settings) -> object | None:
+    if not settings.prometheus_url:
+        return None
+    from caretaker.clients.prometheus.factory import prometheus_from_settings  # noqa: PLC0415
+
+    return prometheus_from_settings(settings)
+
+
+def run_operator(settings: Settings) -> int:
+    """Runs until SIGTERM/SIGINT. One replica by default (standalone); peering when configured."""
+    if settings.kubeconfig:
+        os.environ["KUBECONFIG"] = str(settings.kubeconfig)
+    kopf.configure(
+        verbose=settings.verbose,
+        log_format=kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL,
+    )
+    import caretaker.handlers.wiring  # noqa: F401, PLC0415 - registers the kopf handlers
+
+    services = build_services(settings)
+    liveness = None if settings.liveness == "off" else settings.liveness
+    asyncio.run(
+        kopf.operator(
+            standalone=settings.peering is None,
+            peering_name=settings.peering,
+            clusterwide=settings.all_namespaces,
+            namespaces=list(settings.namespaces),
+            liveness_endpoint=liveness,
+            memo=kopf.Memo(services=services),
+        )
+    )
+    return 0

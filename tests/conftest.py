@@ -1,0 +1,25 @@
+"""Test configuration: real-component fixtures live in tests/fixtures/, one module each."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+pytest_plugins = [
+    "fixtures.testbed",
+    "fixtures.kube",
+    "fixtures.ceph",
+    "fixtures.prom",
+    "fixtures.operator",
+    "fixtures.receivers",
+    "fixtures.maintenance",
+]
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Keeps each phase's report on the test item, so fixtures can show logs of failed tests."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
