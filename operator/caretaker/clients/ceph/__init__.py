@@ -1,1 +1,55 @@
-"""Ceph client: one interface, librados and CLI backends."""
+"""Ceph client: one interface (CephClient), librados and CLI backends, Rook discovery.
+
+client = create_ceph_client(CephConnection(conf_path=..., keyring_path=...))
+client.ok_to_stop([3]).ok_to_stop
+"""
+
+from caretaker.clients.ceph.base import CephClient
+from caretaker.clients.ceph.connection import CephConnection
+from caretaker.clients.ceph.errors import (
+    CephCommandError,
+    CephError,
+    CephUnavailable,
+    OsdNotFound,
+    RookDiscoveryError,
+)
+from caretaker.clients.ceph.factory import connect_ceph, create_ceph_client, rados_available
+from caretaker.clients.ceph.models import (
+    ClusterStatus,
+    CrushNode,
+    HealthCheck,
+    HealthReport,
+    HealthStatus,
+    OkToStop,
+    OsdMap,
+    OsdState,
+    OsdTree,
+    PgStat,
+    SafeToDestroy,
+    StuckPg,
+)
+
+__all__ = [
+    "CephClient",
+    "CephCommandError",
+    "CephConnection",
+    "CephError",
+    "CephUnavailable",
+    "ClusterStatus",
+    "CrushNode",
+    "HealthCheck",
+    "HealthReport",
+    "HealthStatus",
+    "OkToStop",
+    "OsdMap",
+    "OsdNotFound",
+    "OsdState",
+    "OsdTree",
+    "PgStat",
+    "RookDiscoveryError",
+    "SafeToDestroy",
+    "StuckPg",
+    "connect_ceph",
+    "create_ceph_client",
+    "rados_available",
+]

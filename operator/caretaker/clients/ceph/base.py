@@ -1,0 +1,221 @@
+"""The Ceph client interface. Each operation is written once, here; a backend only sends commands.
+
+Calls block (librados or a subprocess): from asyncio code run them with ``asyncio.to_thread``.
+Every call has a timeout; only :class:`CephUnavailable` that is transient is retried.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Iterable
+from types import TracebackType
+
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from caretaker.clients.ceph import commands
+from caretaker.clients.ceph.commands import CephCommand, CommandReply
+from caretaker.clients.ceph.connection import CephConnection
+from caretaker.clients.ceph.errors import CephUnavailable, OsdNotFound
+from caretaker.clients.ceph.models import (
+    ClusterStatus,
+    HealthReport,
+    OkToStop,
+    OsdMap,
+    OsdTree,
+    PgStat,
+    SafeToDestroy,
+    StuckPg,
+)
+from caretaker.clients.ceph.parsing import (
+    Json,
+    load,
+    parse_failure_domain,
+    parse_health,
+    parse_ok_to_stop,
+    parse_osd_dump,
+    parse_osd_hostnames,
+    parse_osd_tree,
+    parse_pg_stat,
+    parse_pool_crush_rule,
+    parse_safe_to_destroy,
+    parse_status,
+    parse_stuck_pgs,
+)
+from caretaker.clients.ceph.replies import raise_for_reply
+
+logger = logging.getLogger(__name__)
+
+
+def _is_transient(error: BaseException) -> bool:
+    return isinstance(error, CephUnavailable) and error.transient
+
+
+def _ids(osd_ids: Iterable[int]) -> tuple[int, ...]:
+    return tuple(sorted(set(osd_ids)))
+
+
+class CephClient(ABC):
+    """Reads and changes the Ceph state that node maintenance needs."""
+
+    def __init__(self, connection: CephConnection, *, retry_attempts: int = 3) -> None:
+        self.connection = connection
+        self._retry_attempts = max(1, retry_attempts)
+
+    @abstractmethod
+    def send(self, command: CephCommand) -> CommandReply:
+        """Sends one command and returns Ceph's reply; raises CephUnavailable when it cannot."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Releases the connection, if the backend keeps one."""
+
+    def __enter__(self) -> CephClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _call(self, command: CephCommand, allowed_errnos: Collection[int] = ()) -> CommandReply:
+        retrying = Retrying(
+            stop=stop_after_attempt(self._retry_attempts),
+            wait=wait_exponential(multiplier=0.2, max=2.0),
+            retry=retry_if_exception(_is_transient),
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                started = time.monotonic()
+                reply = self.send(command)
+                logger.debug(
+                    "ceph %s -> %d in %.3f s", command.prefix, reply.ret, time.monotonic() - started
+                )
+                raise_for_reply(command, reply, allowed_errnos)
+        return reply
+
+    def _json(self, command: CephCommand) -> Json:
+        return load(self._call(command).output)
+
+    def _require_osds(self, osd_ids: tuple[int, ...]) -> None:
+        """Ceph says yes to several commands about OSDs that do not exist: check first."""
+        if not osd_ids:
+            raise ValueError("no OSD ids given")
+        missing = self.osd_dump().missing(osd_ids)
+        if missing:
+            raise OsdNotFound(missing)
+
+    def _change_osds(self, command: CephCommand, osd_ids: tuple[int, ...]) -> None:
+        if osd_ids:
+            self._require_osds(osd_ids)
+            self._call(command)
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def status(self) -> ClusterStatus:
+        """``ceph status``: health summary, mon quorum, OSD counts, PG states."""
+        return parse_status(self._json(commands.status()))
+
+    def health_detail(self) -> HealthReport:
+        """``ceph health detail``: overall status and each check with its detail lines."""
+        return parse_health(self._json(commands.health_detail()))
+
+    def osd_tree(self) -> OsdTree:
+        """``ceph osd tree``: CRUSH buckets (hosts, racks, ...) and the OSDs below them."""
+        return parse_osd_tree(self._json(commands.osd_tree()))
+
+    def osd_dump(self) -> OsdMap:
+        """``ceph osd dump``: up/in and flags of each OSD, cluster flags, per-bucket flags."""
+        return parse_osd_dump(self._json(commands.osd_dump()))
+
+    def osd_hostnames(self) -> dict[int, str]:
+        """``ceph osd metadata``: OSD id -> hostname (the Kubernetes node on Rook)."""
+        return parse_osd_hostnames(self._json(commands.osd_metadata()))
+
+    def cluster_flags(self) -> frozenset[str]:
+        return self.osd_dump().flags
+
+    def osds_with_noout(self) -> frozenset[int]:
+        """OSDs with their own noout (add-noout); read from each OSD's state in the OSD map."""
+        return self.osd_dump().osds_with("noout")
+
+    def buckets_with_noout(self) -> frozenset[str]:
+        """CRUSH buckets with noout (set-group); read from the OSD map's crush_node_flags."""
+        return self.osd_dump().buckets_with("noout")
+
+    def pg_stat(self) -> PgStat:
+        """``ceph pg stat``: PG count by full state string."""
+        return parse_pg_stat(self._json(commands.pg_stat()))
+
+    def pg_dump_stuck(
+        self, threshold_seconds: int = 0, states: Iterable[str] = commands.STUCK_STATES
+    ) -> tuple[StuckPg, ...]:
+        """PGs stuck in one of ``states`` for ``threshold_seconds`` or more (Ceph's default: 60)."""
+        return parse_stuck_pgs(self._json(commands.pg_dump_stuck(threshold_seconds, states)))
+
+    def pool_failure_domain(self, pool: str) -> str:
+        """The CRUSH bucket type the pool's rule spreads replicas over ("host", "rack", ...)."""
+        rule_name = parse_pool_crush_rule(self._json(commands.pool_crush_rule(pool)))
+        return parse_failure_domain(self._json(commands.crush_rule_dump(rule_name)))
+
+    def ok_to_stop(self, osd_ids: Iterable[int], max_osds: int | None = None) -> OkToStop:
+        """``ceph osd ok-to-stop``. Not ok is an answer, not an error (Ceph returns EBUSY).
+
+        With ``max_osds`` Ceph may widen the set to more OSDs of the same CRUSH bucket.
+        Raises OsdNotFound for unknown ids (Ceph would call them ok).
+        """
+        ids = _ids(osd_ids)
+        self._require_osds(ids)
+        reply = self._call(commands.ok_to_stop(ids, max_osds), allowed_errnos={errno.EBUSY})
+        return parse_ok_to_stop(load(reply.output), reply.message)
+
+    def safe_to_destroy(self, osd_ids: Iterable[int]) -> SafeToDestroy:
+        """``ceph osd safe-to-destroy``; read ``.safe`` (Ceph answers 0 even when unsafe)."""
+        ids = _ids(osd_ids)
+        self._require_osds(ids)
+        return parse_safe_to_destroy(self._json(commands.safe_to_destroy(ids)), ids)
+
+    # -- changes ----------------------------------------------------------------------------
+
+    def set_flag(self, flag: str) -> None:
+        """``ceph osd set <flag>``: noout, norebalance, nobackfill, norecover, ..."""
+        self._call(commands.set_flag(flag))
+
+    def unset_flag(self, flag: str) -> None:
+        self._call(commands.unset_flag(flag))
+
+    def add_noout(self, osd_ids: Iterable[int]) -> None:
+        """noout on single OSDs (``ceph osd add-noout``); raises OsdNotFound for unknown ids."""
+        ids = _ids(osd_ids)
+        self._change_osds(commands.add_noout(ids), ids)
+
+    def rm_noout(self, osd_ids: Iterable[int]) -> None:
+        ids = _ids(osd_ids)
+        self._change_osds(commands.rm_noout(ids), ids)
+
+    def set_group_noout(self, bucket: str) -> None:
+        """noout on every OSD below a CRUSH bucket (``ceph osd set-group noout <bucket>``).
+
+        An unknown bucket is a CephCommandError with errno EINVAL.
+        """
+        self._call(commands.set_group_flags(["noout"], [bucket]))
+
+    def unset_group_noout(self, bucket: str) -> None:
+        self._call(commands.unset_group_flags(["noout"], [bucket]))
+
+    def mark_out(self, osd_ids: Iterable[int]) -> None:
+        """``ceph osd out``; raises OsdNotFound for unknown ids (Ceph would answer 0)."""
+        ids = _ids(osd_ids)
+        self._change_osds(commands.osd_out(ids), ids)
+
+    def mark_in(self, osd_ids: Iterable[int]) -> None:
+        ids = _ids(osd_ids)
+        self._change_osds(commands.osd_in(ids), ids)

@@ -1,0 +1,195 @@
+"""Typed answers of the Ceph client (parsed from Ceph's JSON in parsing.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class HealthStatus(StrEnum):
+    OK = "HEALTH_OK"
+    WARN = "HEALTH_WARN"
+    ERR = "HEALTH_ERR"
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    name: str  # e.g. "OSD_DOWN"
+    severity: HealthStatus
+    summary: str  # e.g. "1 osds down"
+    count: int
+    details: tuple[str, ...]  # one line per affected thing (only from health detail)
+    muted: bool
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    status: HealthStatus
+    checks: tuple[HealthCheck, ...]
+
+    def check(self, name: str) -> HealthCheck | None:
+        return next((check for check in self.checks if check.name == name), None)
+
+    def summaries(self) -> dict[str, str]:
+        """Check name -> summary, as health gates use them."""
+        return {check.name: check.summary for check in self.checks}
+
+
+@dataclass(frozen=True)
+class PgStat:
+    total: int
+    by_state: Mapping[str, int]  # full state string ("active+undersized+degraded") -> PG count
+
+    def count_with(self, *components: str) -> int:
+        """PGs whose state has all the given components, e.g. count_with("degraded")."""
+        wanted = set(components)
+        return sum(n for state, n in self.by_state.items() if wanted <= set(state.split("+")))
+
+    @property
+    def active_clean(self) -> int:
+        return self.by_state.get("active+clean", 0)
+
+    @property
+    def all_active_clean(self) -> bool:
+        return self.total > 0 and self.active_clean == self.total
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    fsid: str
+    health: HealthReport  # summaries only; health_detail() has the per-item lines
+    quorum: tuple[str, ...]  # names of the mons in quorum
+    num_osds: int
+    num_up_osds: int
+    num_in_osds: int
+    pgs: PgStat
+    mgr_available: bool
+
+
+@dataclass(frozen=True)
+class CrushNode:
+    id: int  # >= 0: an OSD; < 0: a bucket
+    name: str  # "osd.3" or the bucket name
+    type: str  # "osd", "host", "rack", "root", ...
+    children: tuple[int, ...]
+    status: str  # "up"/"down" for OSDs, "" for buckets
+
+
+@dataclass(frozen=True)
+class OsdTree:
+    nodes: Mapping[int, CrushNode]
+
+    def buckets(self, bucket_type: str | None = None) -> list[CrushNode]:
+        return [
+            node
+            for node in self.nodes.values()
+            if node.id < 0 and (bucket_type is None or node.type == bucket_type)
+        ]
+
+    def bucket_named(self, name: str) -> CrushNode | None:
+        return next((node for node in self.buckets() if node.name == name), None)
+
+    def osds_under(self, bucket_name: str) -> frozenset[int]:
+        """All OSD ids below a bucket, at any depth."""
+        bucket = self.bucket_named(bucket_name)
+        return frozenset() if bucket is None else frozenset(self._osds_below(bucket.id))
+
+    def osds_by_bucket(self, bucket_type: str) -> dict[str, frozenset[int]]:
+        """Bucket name -> OSD ids below it, for every bucket of a type (e.g. "host")."""
+        return {
+            node.name: frozenset(self._osds_below(node.id)) for node in self.buckets(bucket_type)
+        }
+
+    def ancestor(self, osd_id: int, bucket_type: str) -> str | None:
+        """The name of the bucket of a type that holds an OSD (its host, rack, ...)."""
+        return next(
+            (name for name, osds in self.osds_by_bucket(bucket_type).items() if osd_id in osds),
+            None,
+        )
+
+    def _osds_below(self, node_id: int) -> Iterable[int]:
+        node = self.nodes.get(node_id)
+        if node is None:
+            return
+        if node.id >= 0:
+            yield node.id
+        for child in node.children:
+            yield from self._osds_below(child)
+
+
+@dataclass(frozen=True)
+class OsdState:
+    id: int
+    up: bool
+    in_cluster: bool  # "in" (receives data) as opposed to "out"
+    weight: float
+    state: frozenset[str]  # Ceph's per-OSD state words: exists, up, noout, noin, destroyed, ...
+
+    @property
+    def noout(self) -> bool:
+        return "noout" in self.state
+
+
+@dataclass(frozen=True)
+class OsdMap:
+    epoch: int
+    flags: frozenset[str]  # cluster-wide: noout, norebalance, ... (and internal ones)
+    osds: Mapping[int, OsdState]
+    crush_node_flags: Mapping[str, frozenset[str]]  # CRUSH bucket -> flags (set-group)
+    device_class_flags: Mapping[str, frozenset[str]]
+
+    def osds_with(self, flag: str) -> frozenset[int]:
+        return frozenset(osd.id for osd in self.osds.values() if flag in osd.state)
+
+    def buckets_with(self, flag: str) -> frozenset[str]:
+        return frozenset(name for name, flags in self.crush_node_flags.items() if flag in flags)
+
+    def missing(self, osd_ids: Iterable[int]) -> tuple[int, ...]:
+        """The given ids that are not OSDs of this map."""
+        return tuple(osd_id for osd_id in osd_ids if osd_id not in self.osds)
+
+
+@dataclass(frozen=True)
+class OkToStop:
+    """``ceph osd ok-to-stop``: would stopping these OSDs leave every PG active?"""
+
+    ok_to_stop: bool
+    osds: tuple[int, ...]  # the OSDs Ceph judged (more than asked when ``max`` widened the set)
+    num_ok_pgs: int
+    num_not_ok_pgs: int
+    ok_become_degraded: tuple[str, ...]
+    ok_become_more_degraded: tuple[str, ...]
+    bad_become_inactive: tuple[str, ...]
+    bad_already_inactive: tuple[str, ...]
+    bad_no_pool_pgs: tuple[str, ...]
+    message: str  # Ceph's explanation when not ok, e.g. "unsafe to stop osd(s) at this time ..."
+
+    def describe(self) -> str:
+        osds = ", ".join(f"osd.{osd_id}" for osd_id in self.osds)
+        if self.ok_to_stop:
+            return f"ok to stop {osds} ({len(self.ok_become_degraded)} PGs would be degraded)"
+        return f"not ok to stop {osds}: {self.message or f'{self.num_not_ok_pgs} PGs not ok'}"
+
+
+@dataclass(frozen=True)
+class SafeToDestroy:
+    """``ceph osd safe-to-destroy``: Ceph answers 0 even when unsafe; read ``safe``."""
+
+    osds: tuple[int, ...]  # the OSDs asked about
+    safe_to_destroy: frozenset[int]
+    active: frozenset[int]  # still hold PGs
+    missing_stats: frozenset[int]  # no PG stats (e.g. down): Ceph cannot tell
+    stored_pgs: frozenset[int]
+
+    @property
+    def safe(self) -> bool:
+        return all(osd_id in self.safe_to_destroy for osd_id in self.osds)
+
+
+@dataclass(frozen=True)
+class StuckPg:
+    pgid: str
+    state: str
+    up: tuple[int, ...]
+    acting: tuple[int, ...]
