@@ -15,6 +15,7 @@ from caretaker.domain.maintenance_status import (
     NodePhase,
     status_to_dict,
 )
+from caretaker.domain.reasons import Reason
 
 
 def render_status(
@@ -23,8 +24,12 @@ def render_status(
     """The whole status subresource for one write: progress, summary, conditions."""
     nodes = step.status.nodes
     done = sum(n.phase == NodePhase.COMPLETED for n in nodes)
-    current = ",".join(n.name for n in nodes if n.phase in ACTIVE_PHASES)
+    active = [n for n in nodes if n.phase in ACTIVE_PHASES]
+    current = ",".join(n.name for n in active)
     summary = step.summary
+    messages = [n.message for n in active if n.message]
+    if summary.reason == Reason.PROGRESSING and messages:
+        summary = replace(summary, message="; ".join(messages))  # after the action's outcome
     return {
         **status_to_dict(step.status),
         "phase": summary.phase,
