@@ -36,7 +36,7 @@ def get_custom(api: ApiClient, ref: CustomRef) -> JsonObject | None:
 
 
 def patch_status(api: ApiClient, ref: CustomRef, status: JsonObject) -> JsonObject | None:
-    """Merge-patches the status subresource (one write per reconcile); None when the object is gone."""
+    """Merge-patches the status subresource, once per reconcile; None if the object is gone."""
     try:
         return request_json(
             api, "PATCH", ref.path + "/status", body={"status": status}, content_type=MERGE_PATCH
