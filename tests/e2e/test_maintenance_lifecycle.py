@@ -151,7 +151,9 @@ def test_node_cordoned_by_someone_else_stays_cordoned(
 ) -> None:
     node = sorted(clean_nodes)[1]
     set_unschedulable(kube_api, node, True, owner=None)  # an admin cordoned it earlier
-    create_maintenance(kube_api, namespace, "fw", {"nodes": [node], "hold": {"mode": "auto"}})
+    create_maintenance(
+        kube_api, namespace, "fw", {"nodes": [node], "hold": {"mode": "duration", "duration": "1s"}}
+    )
     with run_operator():
         status = wait_phase(kube_api, namespace, "fw", "Completed", timeout=120)
     assert is_cordoned(kube_api, node), "a cordon Caretaker did not make is never lifted"

@@ -60,7 +60,11 @@ def test_budget_blocks_the_drain_until_it_allows(
         kube_api,
         namespace,
         "disk",
-        {"nodes": [node], "drain": {"gracePeriodSeconds": 0}, "hold": {"mode": "auto"}},
+        {
+            "nodes": [node],
+            "drain": {"gracePeriodSeconds": 0},
+            "hold": {"mode": "duration", "duration": "1s"},
+        },
     )
     with run_operator():
 
@@ -98,7 +102,11 @@ def test_two_failure_domains_one_after_the_other(
         kube_api,
         namespace,
         "roll",
-        {"nodes": [first, second], "strategy": {"maxUnavailable": 1}, "hold": {"mode": "auto"}},
+        {
+            "nodes": [first, second],
+            "strategy": {"maxUnavailable": 1},
+            "hold": {"mode": "duration", "duration": "1s"},
+        },
     )
     seen_active: list[set[str]] = []
     with run_operator():

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from caretaker.domain.timestamps import format_time
+
 TRUE = "True"
 FALSE = "False"
 
@@ -36,7 +38,7 @@ def merge_conditions(
     for cond in wanted:
         old = by_type.pop(cond.type, None)
         changed = old is None or old.get("status") != cond.status
-        since = str(old.get("lastTransitionTime")) if old and not changed else _timestamp(now)
+        since = str(old.get("lastTransitionTime")) if old and not changed else format_time(now)
         merged.append(
             {
                 "type": cond.type,
@@ -49,10 +51,6 @@ def merge_conditions(
         )
     merged.extend(dict(c) for c in by_type.values())
     return merged
-
-
-def _timestamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def kstatus(ready: bool, reason: str, message: str, *, stalled: bool) -> list[Condition]:

@@ -16,7 +16,7 @@ class DurationError(ValueError):
 
 def parse_duration(text: str) -> timedelta:
     """Parses a duration such as ``1h30m``; raises DurationError with a readable message."""
-    if not isinstance(text, str) or not _WHOLE.match(text):
+    if not isinstance(text, str) or not _WHOLE.fullmatch(text):
         raise DurationError(
             f"{text!r} is not a duration: use a number and a unit (ms, s, m, h, d), e.g. 90s, 1h30m"
         )

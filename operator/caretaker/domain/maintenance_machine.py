@@ -21,6 +21,7 @@ from caretaker.domain.maintenance_status import (
 )
 from caretaker.domain.maintenance_world import World
 from caretaker.domain.reasons import NORMAL, WARNING, Note, Reason
+from caretaker.domain.timestamps import format_time
 from caretaker.domain.windows import can_start, is_over, window_state
 
 PHASE_PRIORITY = (
@@ -59,7 +60,7 @@ def targets(world: World, spec: MaintenanceSpec) -> tuple[str, ...]:
 
 
 def _stamp(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""
+    return format_time(moment) if moment else ""
 
 
 def next_step(world: World) -> Step:
@@ -94,6 +95,7 @@ def next_step(world: World) -> Step:
         spec,
         may_start=window_ok and not status.aborted and not spec.suspend,
         window_message=_window_message(world, spec),
+        domain_peers=_domain_peers(status),
     )
     for record in status.nodes:
         if record.phase in ACTIVE_PHASES:
@@ -112,6 +114,14 @@ def next_step(world: World) -> Step:
     if status.started_at is None and any(n.started_at for n in status.nodes):
         status = replace(status, started_at=world.now)
     return Step(status, summary, None, notes)
+
+
+def _domain_peers(status: MaintenanceStatus) -> dict[str, tuple[str, ...]]:
+    active = [n for n in status.nodes if n.phase in ACTIVE_PHASES]
+    return {
+        n.name: tuple(p.name for p in active if p is not n and p.failure_domain == n.failure_domain)
+        for n in active
+    }
 
 
 def _target_problem(world: World, spec: MaintenanceSpec, names: tuple[str, ...]) -> str:
@@ -137,8 +147,8 @@ def _with_records(status: MaintenanceStatus, names: tuple[str, ...]) -> Maintena
 def _begin_abort(status: MaintenanceStatus) -> tuple[MaintenanceStatus, tuple[Note, ...]]:
     nodes = tuple(
         n.with_(phase=NodePhase.ROLLING_BACK, outcome=NodePhase.ABORTED, message="aborting")
-        if n.phase in ACTIVE_PHASES
-        else n
+        if n.phase in ACTIVE_PHASES and n.phase != NodePhase.ROLLING_BACK
+        else n  # a node already rolling back after a failure stays a failure
         for n in status.nodes
     )
     note = Note(WARNING, Reason.ABORTING, "spec.abort is set: undoing Caretaker's changes now")

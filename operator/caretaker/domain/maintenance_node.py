@@ -8,7 +8,8 @@ Transitions follow what is observed in the world, never what an action is assume
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 from caretaker.domain import ceph_gates
 from caretaker.domain.drain import describe_drain, plan_drain
@@ -42,6 +43,8 @@ class NodeContext:
     spec: MaintenanceSpec
     may_start: bool = True  # the window still admits starting this node
     window_message: str = ""
+    # node -> other active nodes of its failure domain (their absence keeps PGs degraded)
+    domain_peers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def lease_ours(self, node: str) -> bool:
         lease = self.world.leases.get(node)
@@ -109,12 +112,12 @@ def preflight(record: NodeRecord, ctx: NodeContext) -> NodeStep:
     noout = plan_noout(record, spec, ceph)
     started = record.with_(
         phase=NodePhase.DRAINING,
-        drain_started_at=world.now,
         noout=noout,
         message="gates hold; protecting Ceph data and draining",
     )
     note = Note(NORMAL, Reason.NODE_DRAINING, f"Gates hold for node {name}; preparing it")
-    return draining(started, ctx, note)
+    # No action in this step: the noout intent must be in the status before Ceph is asked.
+    return NodeStep(started, None, (note,))
 
 
 def _gate_verdicts(
@@ -166,7 +169,10 @@ def draining(record: NodeRecord, ctx: NodeContext, *notes: Note) -> NodeStep:
         notes = (*notes, Note(NORMAL, Reason.CORDONED, f"Node {name} cordoned"))
     if spec.drain.enabled:
         plan = plan_drain(world.pods.get(name, ()), spec.drain)
-        record = record.with_(pods_pending=plan.pending)
+        # drain.timeout counts from the first eviction round, not from waiting for Ceph
+        record = record.with_(
+            pods_pending=plan.pending, drain_started_at=record.drain_started_at or world.now
+        )
         if not plan.done:
             started = record.drain_started_at or world.now
             if world.now - started > spec.drain.timeout:
@@ -201,24 +207,43 @@ def _hold_hint(ctx: NodeContext) -> str:
     if hold.mode == HoldMode.DURATION and hold.duration:
         return f"continuing after {format_duration(hold.duration)}"
     if hold.mode == HoldMode.AUTO:
-        return "continuing once its OSDs are back up"
+        return "continuing once its OSDs have gone down and are back up (or on release)"
     return "release it with spec.release or the annotation caretaker.dev/release"
 
 
+def released_by_team(record: NodeRecord, ctx: NodeContext) -> bool:
+    """spec.release or the caretaker.dev/release annotation names the node (or "*")."""
+    annotated = {v.strip() for v in ctx.world.release_annotation.split(",") if v.strip()}
+    wanted = set(ctx.spec.release) | annotated
+    return record.name in wanted or "*" in wanted
+
+
+def went_away(record: NodeRecord, ctx: NodeContext) -> bool:
+    """The node's OSDs are down or the node is NotReady: the work (e.g. a reboot) has begun."""
+    view, ceph = ctx.world.nodes.get(record.name), ctx.world.ceph
+    if view is not None and view.ready is False:
+        return True
+    return ceph is not None and not ceph_gates.osds_up(record.osds, ceph.osd_up).holds
+
+
 def released(record: NodeRecord, ctx: NodeContext) -> tuple[bool, str]:
-    """Whether the hold on a prepared node is over, and if not, what it waits for."""
+    """Whether the hold on a prepared node is over, and if not, what it waits for.
+
+    A release by the team ends any hold. ``auto`` ends once the node has gone away (OSDs down
+    or NotReady) and come back; ``duration`` after the time; ``hold.duration`` is also the
+    minimum for ``auto``.
+    """
     world, hold, name = ctx.world, ctx.spec.hold, record.name
-    prepared = record.prepared_at or world.now
-    held_for = world.now - prepared
-    if hold.duration and held_for < hold.duration and hold.mode != HoldMode.MANUAL:
-        return False, f"held for {format_duration(held_for)} of {format_duration(hold.duration)}"
+    if released_by_team(record, ctx):
+        return True, ""
+    held_for = world.now - (record.prepared_at or world.now)
     if hold.mode == HoldMode.MANUAL:
-        annotated = {v.strip() for v in world.release_annotation.split(",") if v.strip()}
-        wanted = set(ctx.spec.release) | annotated
-        if name in wanted or "*" in wanted:
-            return True, ""
         return False, _hold_hint(ctx)
+    if hold.duration and held_for < hold.duration:
+        return False, f"held for {format_duration(held_for)} of {format_duration(hold.duration)}"
     if hold.mode == HoldMode.AUTO:
+        if not record.went_away:
+            return False, f"waiting for node {name} to go down for its work, or a release"
         view = world.nodes.get(name)
         if view is not None and view.ready is False:
             return False, f"waiting for node {name} to be Ready"
@@ -244,6 +269,8 @@ def in_maintenance(record: NodeRecord, ctx: NodeContext) -> NodeStep:
             )
             record = record.with_(noout=replace(noout, state=NooutState.EXPIRED))
             return NodeStep(record, None, (note,))
+    if ctx.spec.hold.mode == HoldMode.AUTO and not record.went_away and went_away(record, ctx):
+        record = record.with_(went_away=True)
     done, why = released(record, ctx)
     if not done:
         return _wait(record, f"node {name} in maintenance: {why}")
@@ -281,6 +308,11 @@ def restoring(record: NodeRecord, ctx: NodeContext, *notes: Note) -> NodeStep:
         return step
     record, notes = step.record, step.notes
     pgs = ceph_gates.pgs_healthy(world.ceph.pg_states, spec.ceph.healthy_pg_states)
+    peers = ctx.domain_peers.get(name, ())
+    if not pgs.holds and peers:
+        # PGs stay degraded while peers of the same failure domain are away: the last node
+        # of the domain waits for PG health (and fails loudly on its timeout).
+        pgs = ceph_gates.Verdict(True, f"PG health is awaited with {', '.join(peers)}")
     if not pgs.holds:
         if elapsed > timeout:
             return fail(
@@ -340,8 +372,8 @@ def rolling_back(record: NodeRecord, ctx: NodeContext, *notes: Note) -> NodeStep
             )
         step = _lift_noout(record, ctx, notes)
         if step.action is not None:
-            return step
-        record, notes = step.record, step.notes
+            return NodeStep(record, step.action, step.notes)  # keep the failure's reason
+        record, notes = step.record.with_(message=record.message), step.notes
     if ctx.lease_ours(name):
         return NodeStep(record, ReleaseLease(name), notes)
     outcome = NodePhase(record.outcome or NodePhase.ABORTED)

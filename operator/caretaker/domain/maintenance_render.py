@@ -51,8 +51,11 @@ def record_evictions(
         return status
     record = replace(record, pods_evicted=record.pods_evicted + evicted)
     if blocked:
-        record = replace(record, message=f"draining {node}: eviction blocked: {blocked[0]}"
-                         + (f" (and {len(blocked) - 1} more)" if len(blocked) > 1 else ""))
+        record = replace(
+            record,
+            message=f"draining {node}: eviction blocked: {blocked[0]}"
+            + (f" (and {len(blocked) - 1} more)" if len(blocked) > 1 else ""),
+        )
     return status.replace_node(record)
 
 
@@ -61,5 +64,6 @@ def record_action_error(status: MaintenanceStatus, node: str, error: str) -> Mai
     record = status.node(node)
     if record is None:
         return status
-    return status.replace_node(replace(record, message=f"{record.message} (last action failed: "
-                                       f"{error})"))
+    return status.replace_node(
+        replace(record, message=f"{record.message} (last action failed: {error})")
+    )

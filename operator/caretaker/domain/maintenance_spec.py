@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 from caretaker.domain.validation import FieldError, SpecReader
 from caretaker.domain.windows import AlwaysOpen, OneOffWindow, RecurringWindow, Window
@@ -170,7 +170,7 @@ def _read_window(r: SpecReader, raw: Mapping[str, Any]) -> Window:
     if not raw:
         return AlwaysOpen()
     duration = r.duration(raw, "duration", path, None)
-    if "duration" not in raw:
+    if raw.get("duration") is None:
         r.fail(f"{path}.duration", "required with a window (how long it stays open)")
     start_text, schedule = r.string(raw, "start", path), r.string(raw, "schedule", path)
     if start_text and schedule:
@@ -188,16 +188,33 @@ def _read_window(r: SpecReader, raw: Mapping[str, Any]) -> Window:
         return OneOffWindow(start, duration)
     zone = _read_zone(r, raw.get("timeZone", "UTC"), f"{path}.timeZone")
     assert schedule is not None
-    if not croniter.is_valid(schedule) or schedule.strip().upper().startswith(("CRON_TZ", "TZ=")):
-        r.fail(
-            f"{path}.schedule",
-            f"{schedule!r} is not a valid cron expression (5 fields: minute hour day month "
-            "weekday, e.g. '0 2 * * 6'); put the time zone in spec.window.timeZone",
-        )
+    problem = cron_problem(schedule)
+    if problem:
+        r.fail(f"{path}.schedule", problem)
         return AlwaysOpen()
     if zone is None or duration is None:
         return AlwaysOpen()
     return RecurringWindow(schedule, duration, zone)
+
+
+def cron_problem(schedule: str) -> str | None:
+    """Why a schedule cannot be used, or None. Five fields (or @daily etc.), and it must fire."""
+    text = schedule.strip()
+    fields = text.split()
+    if text.startswith("@"):
+        valid = croniter.is_valid(text)
+    else:
+        valid = len(fields) == 5 and croniter.is_valid(text)
+    if not valid:
+        return (
+            f"{schedule!r} is not a valid cron expression (5 fields: minute hour day month "
+            "weekday, e.g. '0 2 * * 6'); put the time zone in spec.window.timeZone"
+        )
+    try:
+        croniter(text, datetime(2000, 1, 1)).get_next(datetime)
+    except CroniterBadDateError:
+        return f"{schedule!r} never fires (no such date); check the day and month fields"
+    return None
 
 
 def _parse_time(r: SpecReader, text: str, path: str) -> datetime | None:
@@ -310,6 +327,6 @@ def _read_hold(r: SpecReader, raw: Mapping[str, Any]) -> HoldSpec:
         r.fail(f"{path}.mode", f"must be manual, duration or auto, not {mode_text!r}")
         mode = HoldMode.MANUAL
     duration = r.duration(raw, "duration", path, None)
-    if mode is HoldMode.DURATION and duration is None and "duration" not in raw:
+    if mode is HoldMode.DURATION and raw.get("duration") is None:
         r.fail(f"{path}.duration", "required when spec.hold.mode is duration")
     return HoldSpec(mode, duration)

@@ -12,6 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from caretaker.domain.timestamps import format_time, parse_time
+
 
 class NodePhase(StrEnum):
     PENDING = "Pending"
@@ -69,6 +71,7 @@ class NodeRecord:
     pods_evicted: int = 0
     pods_pending: int = 0
     outcome: str = ""  # for RollingBack: the phase to end in (Failed or Aborted)
+    went_away: bool = False  # seen down (OSDs down or node NotReady) while in maintenance
     started_at: datetime | None = None
     drain_started_at: datetime | None = None
     prepared_at: datetime | None = None
@@ -98,14 +101,8 @@ class MaintenanceStatus:
         return replace(self, nodes=nodes)
 
 
-def _time(value: Any) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-
-
-def _stamp(value: datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+def _stamp_or_none(value: datetime | None) -> str | None:
+    return format_time(value) if value else None
 
 
 _TIME_FIELDS = ("started_at", "drain_started_at", "prepared_at", "released_at", "finished_at")
@@ -118,7 +115,7 @@ def _camel(name: str) -> str:
 
 def node_to_dict(record: NodeRecord) -> dict[str, Any]:
     out = {_camel(key): value for key, value in asdict(record).items()}
-    out.update({_camel(key): _stamp(getattr(record, key)) for key in _TIME_FIELDS})
+    out.update({_camel(key): _stamp_or_none(getattr(record, key)) for key in _TIME_FIELDS})
     out.update(noout=_noout_to_dict(record.noout), osds=list(record.osds), phase=str(record.phase))
     return out
 
@@ -131,7 +128,7 @@ def _noout_to_dict(noout: NooutRecord | None) -> dict[str, Any] | None:
         "osds": list(noout.osds),
         "bucket": noout.bucket,
         "state": str(noout.state),
-        "setAt": _stamp(noout.set_at),
+        "setAt": _stamp_or_none(noout.set_at),
     }
 
 
@@ -144,7 +141,7 @@ def node_from_dict(raw: Mapping[str, Any]) -> NodeRecord:
             osds=tuple(int(i) for i in noout_raw.get("osds") or ()),
             bucket=str(noout_raw.get("bucket") or ""),
             state=NooutState(noout_raw.get("state", NooutState.INTENDED)),
-            set_at=_time(noout_raw.get("setAt")),
+            set_at=parse_time(noout_raw.get("setAt")),
         )
     return NodeRecord(
         name=str(raw["name"]),
@@ -156,8 +153,9 @@ def node_from_dict(raw: Mapping[str, Any]) -> NodeRecord:
         pods_evicted=int(raw.get("podsEvicted", 0)),
         pods_pending=int(raw.get("podsPending", 0)),
         outcome=str(raw.get("outcome") or ""),
+        went_away=bool(raw.get("wentAway", False)),
         message=str(raw.get("message") or ""),
-        **{name: _time(raw.get(_camel(name))) for name in _TIME_FIELDS},
+        **{name: parse_time(raw.get(_camel(name))) for name in _TIME_FIELDS},
     )
 
 
@@ -166,8 +164,8 @@ def status_from_dict(raw: Mapping[str, Any] | None) -> MaintenanceStatus:
     nodes = tuple(node_from_dict(n) for n in raw.get("nodes") or () if isinstance(n, Mapping))
     return MaintenanceStatus(
         nodes=nodes,
-        started_at=_time(raw.get("startedAt")),
-        completed_at=_time(raw.get("completedAt")),
+        started_at=parse_time(raw.get("startedAt")),
+        completed_at=parse_time(raw.get("completedAt")),
         aborted=bool(raw.get("aborted", False)),
     )
 
@@ -175,7 +173,7 @@ def status_from_dict(raw: Mapping[str, Any] | None) -> MaintenanceStatus:
 def status_to_dict(status: MaintenanceStatus) -> dict[str, Any]:
     return {
         "nodes": [node_to_dict(n) for n in status.nodes],
-        "startedAt": _stamp(status.started_at),
-        "completedAt": _stamp(status.completed_at),
+        "startedAt": _stamp_or_none(status.started_at),
+        "completedAt": _stamp_or_none(status.completed_at),
         "aborted": status.aborted,
     }

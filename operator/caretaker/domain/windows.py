@@ -46,26 +46,54 @@ class WindowState:
     next_start: datetime | None  # next opening after now; None when there is none
 
 
+# Larger than any daylight-saving shift: wall times further apart than this keep their order
+# when turned into instants, which bounds the searches below.
+_DST_SLACK = timedelta(hours=3)
+
+
 def localize(wall_time: datetime, zone: ZoneInfo) -> datetime:
     """Turns a naive local wall time into an aware instant (skipped times move forward)."""
     return wall_time.replace(tzinfo=zone, fold=0).astimezone(UTC)
 
 
+def _wall(now: datetime, zone: ZoneInfo) -> datetime:
+    return now.astimezone(zone).replace(tzinfo=None, fold=0)
+
+
 def _cron_prev(window: RecurringWindow, now: datetime) -> datetime:
-    local_now = now.astimezone(window.time_zone).replace(tzinfo=None, fold=0)
-    wall = croniter(window.schedule, local_now + timedelta(seconds=1)).get_prev(datetime)
-    return localize(wall, window.time_zone)
+    """The latest start at or before ``now``.
+
+    Wall times inside a DST gap map later than their neighbours, so candidates are collected
+    from above ``now`` downwards until they are far enough below the best one found.
+    """
+    zone = window.time_zone
+    walls = croniter(window.schedule, _wall(now, zone) + _DST_SLACK + timedelta(seconds=1))
+    best: datetime | None = None
+    best_wall: datetime | None = None
+    while True:
+        wall = walls.get_prev(datetime)
+        if best_wall is not None and wall < best_wall - _DST_SLACK:
+            assert best is not None
+            return best
+        start = localize(wall, zone)
+        if start <= now and (best is None or start > best):
+            best, best_wall = start, wall
 
 
 def _cron_next(window: RecurringWindow, now: datetime) -> datetime:
-    local_now = now.astimezone(window.time_zone).replace(tzinfo=None, fold=0)
-    wall = croniter(window.schedule, local_now).get_next(datetime)
-    start = localize(wall, window.time_zone)
-    # A wall time in the repeated hour may map before `now`; step on until it is in the future.
-    while start <= now:
-        wall = croniter(window.schedule, wall).get_next(datetime)
-        start = localize(wall, window.time_zone)
-    return start
+    """The earliest start after ``now`` (see _cron_prev for why candidates are collected)."""
+    zone = window.time_zone
+    walls = croniter(window.schedule, _wall(now, zone) - _DST_SLACK)
+    best: datetime | None = None
+    best_wall: datetime | None = None
+    while True:
+        wall = walls.get_next(datetime)
+        if best_wall is not None and wall > best_wall + _DST_SLACK:
+            assert best is not None
+            return best
+        start = localize(wall, zone)
+        if start > now and (best is None or start < best):
+            best, best_wall = start, wall
 
 
 def window_state(window: Window, now: datetime) -> WindowState:
@@ -102,7 +130,6 @@ def next_opportunity(window: Window, now: datetime, needed: timedelta) -> dateti
     """When a step of length ``needed`` could next start: now if it fits, else the next opening."""
     if can_start(window, now, needed):
         return now
-    state = window_state(window, now)
-    if isinstance(window, RecurringWindow) and window.duration < needed:
+    if isinstance(window, RecurringWindow | OneOffWindow) and window.duration < needed:
         return None
-    return state.next_start
+    return window_state(window, now).next_start
