@@ -1,0 +1,92 @@
+"""What one evaluation asks the executor to do. Pure data.
+
+The executor's order makes restarts safe: (1) create ``records`` (a name that exists already is
+fine: that is the dedup) and apply ``record_updates``; (2) write ``status`` and the merged
+``conditions``; (3) post ``notes`` as Events; (4) send ``notifications`` and run ``actions``;
+(5) patch each record with the result (``PlannedAction.success_result`` on success, Failed
+otherwise). A crash before (2) is repaired by the next evaluation, which finds the records by
+their keys and adopts them instead of planning the same step again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from caretaker.domain.conditions import Condition
+from caretaker.domain.health_actions import Action, Severity, Verify
+from caretaker.domain.health_notify_spec import Receiver
+from caretaker.domain.health_records import RecordUpdate, RemediationRecord
+from caretaker.domain.health_status import HealthPolicyStatus, Result
+from caretaker.domain.health_targets import Target
+from caretaker.domain.reasons import Note
+
+
+class NotificationEvent(StrEnum):
+    TRIGGER = "trigger"
+    RESOLVE = "resolve"
+
+
+@dataclass(frozen=True)
+class PlannedAction:
+    """One ladder step to run now (never a notify step: those are Notifications)."""
+
+    key: str  # idempotency key: send it along (webhook header) and never run a key twice
+    record_name: str
+    rule: str
+    target: Target
+    severity: Severity
+    step: int
+    action: Action
+    disruptive: bool
+    verify: Verify | None
+    success_result: Result  # Verifying when the step has a verification, else Succeeded
+    summary: str
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A trigger (a notify step) or a resolve (the condition cleared) for some receivers."""
+
+    event: NotificationEvent
+    dedup_key: str  # PagerDuty dedup_key: one per policy, rule and target
+    key: str  # idempotency key of this very message
+    record_name: str  # the trigger's Remediation record ("" for a resolve)
+    rule: str
+    target: Target
+    severity: Severity
+    receivers: tuple[Receiver, ...]
+    summary: str
+    details: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Side effects collected while walking rules and targets; added up with ``+``."""
+
+    actions: tuple[PlannedAction, ...] = ()
+    notifications: tuple[Notification, ...] = ()
+    records: tuple[RemediationRecord, ...] = ()
+    record_updates: tuple[RecordUpdate, ...] = ()
+    notes: tuple[Note, ...] = ()
+
+    def __add__(self, other: Outputs) -> Outputs:
+        return Outputs(
+            self.actions + other.actions,
+            self.notifications + other.notifications,
+            self.records + other.records,
+            self.record_updates + other.record_updates,
+            self.notes + other.notes,
+        )
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    status: HealthPolicyStatus
+    conditions: tuple[Condition, ...]
+    actions: tuple[PlannedAction, ...] = ()
+    notifications: tuple[Notification, ...] = ()
+    records: tuple[RemediationRecord, ...] = ()
+    record_updates: tuple[RecordUpdate, ...] = ()
+    notes: tuple[Note, ...] = ()

@@ -1,0 +1,52 @@
+"""HealthPolicy Event and condition reasons: constants, so alerts and dashboards can rely on them.
+
+Events are posted as ``reasons.Note`` (type, reason, message), like the Maintenance ones.
+"""
+
+from __future__ import annotations
+
+
+class HealthReason:
+    # conditions
+    EVALUATED = "Evaluated"
+    INVALID_SPEC = "InvalidSpec"
+    NOT_EVALUATED = "NotEvaluated"
+    PROMETHEUS_UNAVAILABLE = "PrometheusUnavailable"
+    PROMETHEUS_AVAILABLE = "PrometheusAvailable"
+    INVALID_RULE = "InvalidRule"
+    RULES_VALID = "RulesValid"
+    CIRCUIT_OPEN = "CircuitOpen"
+    CIRCUIT_CLOSED = "CircuitClosed"
+    NOT_STALLED = "NotStalled"
+    # rule and target transitions
+    RULE_PENDING = "RulePending"
+    RULE_FIRING = "RuleFiring"
+    RULE_RESOLVED = "RuleResolved"
+    RULE_REMOVED = "RuleRemoved"
+    RULE_RECOVERED = "RuleRecovered"  # a rule's query works again after an error
+    TOO_MANY_TARGETS = "TooManyTargets"
+    # ladder steps
+    ACTION_PLANNED = "ActionPlanned"
+    ACTION_DRY_RUN = "ActionDryRun"
+    ACTION_SKIPPED = "ActionSkipped"
+    ACTION_HELD = "ActionHeld"
+    ACTION_FAILED = "ActionFailed"
+    ACTION_TIMED_OUT = "ActionTimedOut"
+    NOTIFICATION_PLANNED = "NotificationPlanned"
+    VERIFICATION_SUCCEEDED = "VerificationSucceeded"
+    VERIFICATION_FAILED = "VerificationFailed"
+    TARGET_IN_MAINTENANCE = "TargetInMaintenance"
+
+
+class HoldReason:
+    """Why a due ladder step did not run in this interval (kept in the target's status)."""
+
+    MAINTENANCE = "Maintenance"
+    CIRCUIT_OPEN = "CircuitOpen"
+    LOW_UP_RATIO = "LowOsdUpRatio"
+    MAX_CONCURRENT = "MaxConcurrentDisruptive"
+    MAX_OSDS_OUT = "MaxOsdsOut"
+    OK_TO_STOP_UNKNOWN = "OkToStopUnknown"
+    NOT_OK_TO_STOP = "NotOkToStop"
+    TARGET_MISMATCH = "TargetMismatch"
+    WAITING_FOR_PREVIOUS = "WaitingForPreviousStep"

@@ -1,0 +1,112 @@
+"""References to Secrets in the HealthPolicy's namespace, and the Prometheus override."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from caretaker.domain.validation import SpecReader
+
+_SECRET_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+_SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
+_URL = re.compile(r"^https?://[^\s/]+")
+
+
+@dataclass(frozen=True)
+class SecretKeyRef:
+    """One key of a Secret in the policy's namespace."""
+
+    name: str
+    key: str
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """A whole Secret (``kubernetes.io/basic-auth``: keys ``username`` and ``password``)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class PrometheusSpec:
+    """``spec.prometheus``: overrides the operator's Prometheus for this policy."""
+
+    url: str
+    bearer_token: SecretKeyRef | None = None
+    basic_auth: SecretRef | None = None
+    ca: SecretKeyRef | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def read_secret_key_ref(r: SpecReader, raw: Mapping[str, Any], path: str) -> SecretKeyRef | None:
+    """Reads ``{name, key}``; both are required."""
+    r.unknown_keys(raw, {"name", "key"}, path)
+    name, key = r.string(raw, "name", path), r.string(raw, "key", path)
+    if name is None:
+        r.fail(f"{path}.name", "required: the name of a Secret in the policy's namespace")
+    elif not _SECRET_NAME.match(name):
+        r.fail(f"{path}.name", f"{name!r} is not a valid Secret name")
+    if key is None:
+        r.fail(f"{path}.key", "required: the key inside the Secret that holds the value")
+    elif not _SECRET_KEY.match(key):
+        r.fail(f"{path}.key", f"{key!r} is not a valid Secret key")
+    return SecretKeyRef(name, key) if name and key else None
+
+
+def read_secret_ref(r: SpecReader, raw: Mapping[str, Any], path: str) -> SecretRef | None:
+    r.unknown_keys(raw, {"name"}, path)
+    name = r.string(raw, "name", path)
+    if name is None:
+        r.fail(f"{path}.name", "required: the name of a Secret in the policy's namespace")
+        return None
+    if not _SECRET_NAME.match(name):
+        r.fail(f"{path}.name", f"{name!r} is not a valid Secret name")
+        return None
+    return SecretRef(name)
+
+
+def optional_key_ref(
+    r: SpecReader, raw: Mapping[str, Any], key: str, path: str
+) -> SecretKeyRef | None:
+    if key not in raw:
+        return None
+    section = r.section(raw, key, path)
+    if not section and not isinstance(raw[key], Mapping):
+        return None  # the reader already said "must be an object"
+    return read_secret_key_ref(r, section, f"{path}.{key}")
+
+
+def read_url(r: SpecReader, raw: Mapping[str, Any], key: str, path: str) -> str | None:
+    url = r.string(raw, key, path)
+    if url is not None and not _URL.match(url):
+        r.fail(f"{path}.{key}", f"{url!r} is not an http:// or https:// URL")
+        return None
+    return url
+
+
+def read_prometheus(r: SpecReader, raw: Mapping[str, Any]) -> PrometheusSpec | None:
+    path = "spec.prometheus"
+    if not raw:
+        return None
+    known = {"url", "bearerTokenSecretRef", "basicAuthSecretRef", "caSecretRef", "headers"}
+    r.unknown_keys(raw, known, path)
+    url = read_url(r, raw, "url", path)
+    if "url" not in raw:
+        r.fail(f"{path}.url", "required: the Prometheus base URL, e.g. http://prometheus:9090")
+    token = optional_key_ref(r, raw, "bearerTokenSecretRef", path)
+    basic = None
+    if "basicAuthSecretRef" in raw:
+        section = r.section(raw, "basicAuthSecretRef", path)
+        if section or isinstance(raw["basicAuthSecretRef"], Mapping):
+            basic = read_secret_ref(r, section, f"{path}.basicAuthSecretRef")
+    if "bearerTokenSecretRef" in raw and "basicAuthSecretRef" in raw:
+        r.fail(f"{path}.basicAuthSecretRef", "give bearerTokenSecretRef or basicAuthSecretRef")
+    return PrometheusSpec(
+        url=url or "",
+        bearer_token=token,
+        basic_auth=basic,
+        ca=optional_key_ref(r, raw, "caSecretRef", path),
+        headers=r.string_map(raw, "headers", path),
+    )

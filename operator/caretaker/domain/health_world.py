@@ -1,0 +1,114 @@
+"""The snapshot one HealthPolicy evaluation is made from; the executor reads it.
+
+Per rule: the outcome of its one query in this interval. The age of the newest Ceph exporter
+sample (``FRESHNESS_QUERY``: vanished series look healthy, so old data must count as unknown).
+Then Ceph's safety readings, the targets under an active Maintenance, ``ok-to-stop`` answers
+for OSDs the ladder wants to mark out (see ``osds_needing_ok_to_stop``), and the Remediation
+records (for cooldown, dedup and resuming an episode after a lost status write).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from caretaker.domain.health_keys import PolicyRef
+from caretaker.domain.health_records import RemediationView
+from caretaker.domain.health_spec import HealthPolicySpec
+from caretaker.domain.health_status import HealthPolicyStatus
+from caretaker.domain.health_targets import Target
+from caretaker.domain.validation import FieldError
+
+HEALTH_OK = "HEALTH_OK"
+HEALTH_WARN = "HEALTH_WARN"
+HEALTH_ERR = "HEALTH_ERR"
+# The age in seconds of the newest sample of the Ceph exporter (no result: no series at all).
+FRESHNESS_QUERY = "time() - max(timestamp(ceph_health_status))"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One series of a rule's query: its labels (``__name__`` ignored) and value."""
+
+    labels: Mapping[str, str]
+    value: float
+
+
+@dataclass(frozen=True)
+class QueryOk:
+    samples: tuple[Sample, ...]
+
+
+class QueryFailure(StrEnum):
+    UNREACHABLE = "Unreachable"  # connection, timeout, 5xx, auth refused
+    BAD_QUERY = "BadQuery"  # Prometheus rejected the expression (its own text in message)
+    BAD_RESPONSE = "BadResponse"  # garbage, not a Prometheus API answer
+    STALE = "Stale"  # samples older than the staleness limit: data cannot be trusted
+    NOT_EVALUATED = "NotEvaluated"  # the executor did not run this rule's query
+
+
+@dataclass(frozen=True)
+class QueryFailed:
+    failure: QueryFailure
+    message: str
+
+
+QueryOutcome = QueryOk | QueryFailed
+
+
+@dataclass(frozen=True)
+class CephReadings:
+    """Ceph's own answers (not Prometheus): counts, quorum, health, per-OSD up/in."""
+
+    osds_total: int
+    osds_up: int
+    quorum_ok: bool
+    health: str  # HEALTH_OK / HEALTH_WARN / HEALTH_ERR
+    osds_out_by_caretaker: frozenset[int] = frozenset()
+    osd_up: Mapping[int, bool] = field(default_factory=dict)
+    osd_in: Mapping[int, bool] = field(default_factory=dict)
+
+    @property
+    def up_ratio(self) -> float:
+        return self.osds_up / self.osds_total if self.osds_total else 0.0
+
+
+@dataclass(frozen=True)
+class OkToStop:
+    ok: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class MaintenanceCover:
+    """Targets under an active Maintenance: node name -> Maintenance, OSD id -> Maintenance."""
+
+    nodes: Mapping[str, str] = field(default_factory=dict)
+    osds: Mapping[int, str] = field(default_factory=dict)
+
+    def covering(self, target: Target) -> str:
+        """The Maintenance (``namespace/name``) covering the target, or ""."""
+        osd = target.osd_id
+        if osd is not None and osd in self.osds:
+            return self.osds[osd]
+        return self.nodes.get(target.node_name, "") if target.node_name else ""
+
+
+@dataclass(frozen=True)
+class HealthWorld:
+    now: datetime
+    policy: PolicyRef
+    spec: HealthPolicySpec | None
+    status: HealthPolicyStatus
+    outcomes: Mapping[str, QueryOutcome] = field(default_factory=dict)  # rule name -> outcome
+    ceph: CephReadings | None = None  # None: Ceph could not be read (see ceph_error)
+    ceph_error: str = ""
+    maintenance: MaintenanceCover = field(default_factory=MaintenanceCover)
+    ok_to_stop: Mapping[int, OkToStop] = field(default_factory=dict)
+    remediations: tuple[RemediationView, ...] = ()
+    spec_errors: tuple[FieldError, ...] = ()
+    # FRESHNESS_QUERY's answer. None (the default: unknown is not healthy) when it returned
+    # nothing; then every rule but those about absence is Stale.
+    exporter_age: timedelta | None = None
