@@ -17,7 +17,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from caretaker.domain.maintenance_actions import (
+from caretaker.domain.maintenance.actions import (
     AcquireLease,
     Action,
     Cordon,
@@ -27,9 +27,9 @@ from caretaker.domain.maintenance_actions import (
     Uncordon,
     UnsetNoout,
 )
-from caretaker.domain.maintenance_machine import Step, next_step
-from caretaker.domain.maintenance_spec import read_maintenance_spec
-from caretaker.domain.maintenance_status import (
+from caretaker.domain.maintenance.machine import Step, next_step
+from caretaker.domain.maintenance.spec import read_maintenance_spec
+from caretaker.domain.maintenance.status import (
     ACTIVE_PHASES,
     MaintenanceStatus,
     NodePhase,
@@ -38,7 +38,7 @@ from caretaker.domain.maintenance_status import (
     status_from_dict,
     status_to_dict,
 )
-from caretaker.domain.maintenance_world import (
+from caretaker.domain.maintenance.world import (
     CephView,
     GateResult,
     LeaseView,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from caretaker.domain.ceph_gates import health_gate, osds_up, pgs_healthy
-from caretaker.domain.maintenance_spec import DEFAULT_HEALTHY_PG_STATES
+from caretaker.domain.maintenance.spec import DEFAULT_HEALTHY_PG_STATES
 
 
 def test_health_ok_holds_whatever_the_checks() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from caretaker.domain.drain import DrainPlan, describe_drain, plan_drain
-from caretaker.domain.maintenance_spec import DrainSpec
-from caretaker.domain.maintenance_world import PodView
+from caretaker.domain.maintenance.spec import DrainSpec
+from caretaker.domain.maintenance.world import PodView
 
 
 def pod(name: str, kind: str | None = "ReplicaSet", **extra: object) -> PodView:

@@ -16,17 +16,17 @@ import yaml
 from test_health_harness import Fleet
 from test_health_spec import BAD_SPECS, FULL_SPEC
 
-from caretaker.domain import health_spec
-from caretaker.domain.health_actions import (
+from caretaker.domain.health import spec as health_spec
+from caretaker.domain.health.actions import (
     ACTION_KINDS,
     Flag,
     Severity,
     TaintEffect,
     VerifyCondition,
 )
-from caretaker.domain.health_presets import PRESETS
-from caretaker.domain.health_status import Result
-from caretaker.domain.health_targets import MAPPED_KINDS
+from caretaker.domain.health.presets import PRESETS
+from caretaker.domain.health.status import Result
+from caretaker.domain.health.targets import MAPPED_KINDS
 
 CRDS = Path(__file__).resolve().parents[2] / "crds"
 

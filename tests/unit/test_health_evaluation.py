@@ -11,13 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_health_harness import POLICY, T0, Fleet, policy
 
-from caretaker.domain.health_evaluation import RuleQuery, evaluate, is_due, rule_queries
-from caretaker.domain.health_keys import dedup_key
-from caretaker.domain.health_outputs import NotificationEvent
-from caretaker.domain.health_reasons import HealthReason
-from caretaker.domain.health_rule import MAX_TARGETS
-from caretaker.domain.health_status import HealthPolicyStatus, Result, RuleState, RuleStatus
-from caretaker.domain.health_world import QueryFailed, QueryFailure, QueryOk, Sample
+from caretaker.domain.health.evaluation import RuleQuery, evaluate, is_due, rule_queries
+from caretaker.domain.health.keys import dedup_key
+from caretaker.domain.health.outputs import NotificationEvent
+from caretaker.domain.health.reasons import HealthReason
+from caretaker.domain.health.rule import MAX_TARGETS
+from caretaker.domain.health.status import HealthPolicyStatus, Result, RuleState, RuleStatus
+from caretaker.domain.health.world import QueryFailed, QueryFailure, QueryOk, Sample
 
 S30 = timedelta(seconds=30)
 

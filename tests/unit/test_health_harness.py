@@ -15,20 +15,20 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from caretaker.domain.health_actions import MarkIn, MarkOut, RestartOsd, kind_of
-from caretaker.domain.health_evaluation import evaluate, osds_needing_ok_to_stop
-from caretaker.domain.health_keys import PolicyRef
-from caretaker.domain.health_outputs import Evaluation, Notification, PlannedAction
-from caretaker.domain.health_records import record_body, view_from_object
-from caretaker.domain.health_spec import HealthPolicySpec, read_health_policy_spec
-from caretaker.domain.health_status import (
+from caretaker.domain.health.actions import MarkIn, MarkOut, RestartOsd, kind_of
+from caretaker.domain.health.evaluation import evaluate, osds_needing_ok_to_stop
+from caretaker.domain.health.keys import PolicyRef
+from caretaker.domain.health.outputs import Evaluation, Notification, PlannedAction
+from caretaker.domain.health.records import record_body, view_from_object
+from caretaker.domain.health.spec import HealthPolicySpec, read_health_policy_spec
+from caretaker.domain.health.status import (
     HealthPolicyStatus,
     Result,
     TargetStatus,
     status_from_dict,
     status_to_dict,
 )
-from caretaker.domain.health_world import (
+from caretaker.domain.health.world import (
     HEALTH_ERR,
     HEALTH_OK,
     CephReadings,

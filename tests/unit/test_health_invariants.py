@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_health_harness import Fleet, policy
 
-from caretaker.domain.health_actions import kind_of
-from caretaker.domain.health_status import IN_FLIGHT, Result
-from caretaker.domain.health_world import (
+from caretaker.domain.health.actions import kind_of
+from caretaker.domain.health.status import IN_FLIGHT, Result
+from caretaker.domain.health.world import (
     HEALTH_ERR,
     HEALTH_OK,
     MaintenanceCover,

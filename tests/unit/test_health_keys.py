@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from caretaker.domain.health_keys import (
+from caretaker.domain.health.keys import (
     MAX_DEDUP_KEY,
     dedup_key,
     episode_id,

@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from caretaker.domain.health_actions import MarkOut, Notify, RestartOsd, Severity, mapping_problem
-from caretaker.domain.health_presets import OSD_DOWN, PRESETS
-from caretaker.domain.health_spec import read_health_policy_spec
-from caretaker.domain.health_targets import TargetKind
+from caretaker.domain.health.actions import MarkOut, Notify, RestartOsd, Severity, mapping_problem
+from caretaker.domain.health.presets import OSD_DOWN, PRESETS
+from caretaker.domain.health.spec import read_health_policy_spec
+from caretaker.domain.health.targets import TargetKind
 
 EXPORTER_SERIES = {
     "ceph_osd_up",

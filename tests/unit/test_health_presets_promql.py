@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from caretaker.domain.health_presets import PRESETS
-from caretaker.domain.health_world import FRESHNESS_QUERY
+from caretaker.domain.health.presets import PRESETS
+from caretaker.domain.health.world import FRESHNESS_QUERY
 
 pytestmark = pytest.mark.prometheus
 

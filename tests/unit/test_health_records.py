@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_health_harness import POLICY, read
 
-from caretaker.domain.health_actions import Flag, LadderStep, RestartOsd, SetFlag
-from caretaker.domain.health_keys import episode_id, idempotency_key
-from caretaker.domain.health_records import (
+from caretaker.domain.health.actions import Flag, LadderStep, RestartOsd, SetFlag
+from caretaker.domain.health.keys import episode_id, idempotency_key
+from caretaker.domain.health.records import (
     EPISODE_LABEL,
     POLICY_LABEL,
     RecordUpdate,
@@ -25,14 +25,14 @@ from caretaker.domain.health_records import (
     view_from_object,
     view_of,
 )
-from caretaker.domain.health_retention import Retention, records_to_delete, retention_for
-from caretaker.domain.health_status import (
+from caretaker.domain.health.retention import Retention, records_to_delete, retention_for
+from caretaker.domain.health.status import (
     HealthPolicyStatus,
     Result,
     RuleStatus,
     TargetStatus,
 )
-from caretaker.domain.health_targets import Target, TargetKind
+from caretaker.domain.health.targets import Target, TargetKind
 
 T0 = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
 FIRING = T0 + timedelta(seconds=30)

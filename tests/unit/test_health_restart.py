@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_health_harness import STAGES, T0, Fleet, json_roundtrip
 
-from caretaker.domain.health_evaluation import evaluate
+from caretaker.domain.health.evaluation import evaluate
 
 S30 = timedelta(seconds=30)
 

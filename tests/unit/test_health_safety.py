@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from test_health_harness import T0, Fleet, policy
 
-from caretaker.domain.health_reasons import HealthReason, HoldReason
-from caretaker.domain.health_safety import circuit_reason
-from caretaker.domain.health_status import Result
-from caretaker.domain.health_world import (
+from caretaker.domain.health.reasons import HealthReason, HoldReason
+from caretaker.domain.health.safety import circuit_reason
+from caretaker.domain.health.status import Result
+from caretaker.domain.health.world import (
     HEALTH_ERR,
     HEALTH_WARN,
     CephReadings,

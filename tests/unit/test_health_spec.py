@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_health_harness import RECEIVERS
 
-from caretaker.domain.health_actions import (
+from caretaker.domain.health.actions import (
     Cordon,
     Drain,
     Flag,
@@ -27,16 +27,16 @@ from caretaker.domain.health_actions import (
     VerifyCondition,
     Webhook,
 )
-from caretaker.domain.health_notify_spec import PagerDutyReceiver, SlackReceiver, WebhookReceiver
-from caretaker.domain.health_presets import PRESETS
-from caretaker.domain.health_refs import SecretKeyRef, SecretRef
-from caretaker.domain.health_spec import (
+from caretaker.domain.health.notify_spec import PagerDutyReceiver, SlackReceiver, WebhookReceiver
+from caretaker.domain.health.presets import PRESETS
+from caretaker.domain.health.refs import SecretKeyRef, SecretRef
+from caretaker.domain.health.spec import (
     HealthPolicySpec,
     HistorySpec,
     SafetySpec,
     read_health_policy_spec,
 )
-from caretaker.domain.health_targets import TargetKind, TargetMapping
+from caretaker.domain.health.targets import TargetKind, TargetMapping
 
 PRESET_RULE = {"name": "osd", "preset": "OsdDown"}
 CUSTOM: dict[str, Any] = {"name": "c", "expr": "up == 0", "severity": "urgent"}

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from caretaker.domain.health_status import (
+from caretaker.domain.health.status import (
     HealthPolicyStatus,
     Hold,
     Result,
@@ -23,7 +23,7 @@ from caretaker.domain.health_status import (
     status_from_dict,
     status_to_dict,
 )
-from caretaker.domain.health_targets import Target, TargetKind
+from caretaker.domain.health.targets import Target, TargetKind
 
 times = st.datetimes(
     min_value=datetime(2020, 1, 1), max_value=datetime(2040, 1, 1), timezones=st.just(UTC)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from caretaker.domain.health_actions import (
+from caretaker.domain.health.actions import (
     Action,
     Cordon,
     Drain,
@@ -32,10 +32,10 @@ from caretaker.domain.health_actions import (
     is_disruptive,
     target_problem,
 )
-from caretaker.domain.health_rule import by_target
-from caretaker.domain.health_safety import Budget
-from caretaker.domain.health_spec import RuleSpec
-from caretaker.domain.health_targets import (
+from caretaker.domain.health.rule import by_target
+from caretaker.domain.health.safety import Budget
+from caretaker.domain.health.spec import RuleSpec
+from caretaker.domain.health.targets import (
     Target,
     TargetKind,
     TargetMapping,
@@ -43,8 +43,8 @@ from caretaker.domain.health_targets import (
     target_from_key,
     target_of,
 )
-from caretaker.domain.health_verify import verification_state
-from caretaker.domain.health_world import CephReadings, MaintenanceCover, Sample
+from caretaker.domain.health.verify import verification_state
+from caretaker.domain.health.world import CephReadings, MaintenanceCover, Sample
 
 OSD = TargetMapping(TargetKind.OSD, "ceph_daemon", "hostname")
 

@@ -18,7 +18,7 @@ from maintenance_worlds import (
     status_roundtrip,
 )
 
-from caretaker.domain.maintenance_actions import (
+from caretaker.domain.maintenance.actions import (
     AcquireLease,
     Cordon,
     EvictPods,
@@ -27,8 +27,8 @@ from caretaker.domain.maintenance_actions import (
     Uncordon,
     UnsetNoout,
 )
-from caretaker.domain.maintenance_status import NodePhase, NooutState
-from caretaker.domain.maintenance_world import GateResult, OkToStopView, PodView
+from caretaker.domain.maintenance.status import NodePhase, NooutState
+from caretaker.domain.maintenance.world import GateResult, OkToStopView, PodView
 from caretaker.domain.reasons import WARNING
 
 DISRUPTIVE = (AcquireLease, SetNoout, Cordon, EvictPods)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from caretaker.domain.maintenance_spec import (
+from caretaker.domain.maintenance.spec import (
     DEFAULT_HEALTHY_PG_STATES,
     CephSpec,
     DrainSpec,

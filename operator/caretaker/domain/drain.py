@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from caretaker.domain.maintenance_spec import DrainSpec
-from caretaker.domain.maintenance_world import PodView
+from caretaker.domain.maintenance.spec import DrainSpec
+from caretaker.domain.maintenance.world import PodView
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from caretaker.clients.ceph.base import CephClient
 from caretaker.clients.ceph.errors import CephError
 from caretaker.clients.ceph.models import OsdTree
-from caretaker.domain.maintenance_world import CephView, OkToStopView
+from caretaker.domain.maintenance.world import CephView, OkToStopView
 from caretaker.handlers.services import Services
 
 

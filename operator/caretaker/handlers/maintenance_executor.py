@@ -13,7 +13,7 @@ from caretaker.clients.kube_events import ObjectRef, post_event
 from caretaker.clients.kube_eviction import BlockedByBudget, Evicted, evict_pod
 from caretaker.clients.kube_lease import acquire_lease, release_lease, renew_lease
 from caretaker.clients.kube_nodes import cordon_for, uncordon_for
-from caretaker.domain.maintenance_actions import (
+from caretaker.domain.maintenance.actions import (
     AcquireLease,
     Action,
     Cordon,
@@ -23,13 +23,13 @@ from caretaker.domain.maintenance_actions import (
     Uncordon,
     UnsetNoout,
 )
-from caretaker.domain.maintenance_machine import Step, next_step
-from caretaker.domain.maintenance_render import (
+from caretaker.domain.maintenance.machine import Step, next_step
+from caretaker.domain.maintenance.render import (
     record_action_error,
     record_evictions,
     render_status,
 )
-from caretaker.domain.maintenance_world import World
+from caretaker.domain.maintenance.world import World
 from caretaker.handlers.maintenance_snapshot import build_world, lease_name
 from caretaker.handlers.services import Services
 

@@ -9,9 +9,9 @@ from typing import Any
 from caretaker.clients.kube_lease import read_lease
 from caretaker.clients.kube_nodes import NodeInfo, list_nodes
 from caretaker.clients.kube_pods import PodInfo, pods_on_node
-from caretaker.domain.maintenance_spec import MaintenanceSpec, read_maintenance_spec
-from caretaker.domain.maintenance_status import NodePhase, status_from_dict
-from caretaker.domain.maintenance_world import (
+from caretaker.domain.maintenance.spec import MaintenanceSpec, read_maintenance_spec
+from caretaker.domain.maintenance.status import NodePhase, status_from_dict
+from caretaker.domain.maintenance.world import (
     CORDON_ANNOTATION,
     RELEASE_ANNOTATION,
     GateResult,

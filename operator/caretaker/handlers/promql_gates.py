@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from caretaker.domain.maintenance_spec import PromqlGate
-from caretaker.domain.maintenance_world import GateResult
+from caretaker.domain.maintenance.spec import PromqlGate
+from caretaker.domain.maintenance.world import GateResult
 from caretaker.handlers.services import Services
 
 

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from caretaker.domain.health_keys import PolicyRef, episode_id
-from caretaker.domain.health_records import RemediationView
-from caretaker.domain.health_spec import HealthPolicySpec
-from caretaker.domain.health_status import HealthPolicyStatus, Result
+from caretaker.domain.health.keys import PolicyRef, episode_id
+from caretaker.domain.health.records import RemediationView
+from caretaker.domain.health.spec import HealthPolicySpec
+from caretaker.domain.health.status import HealthPolicyStatus, Result
 
 
 @dataclass(frozen=True)

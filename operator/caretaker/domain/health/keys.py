@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from caretaker.domain.health_status import stamp
+from caretaker.domain.health.status import stamp
 
 _SEPARATOR = "\x1f"
 MAX_DEDUP_KEY = 255  # PagerDuty Events API v2 limit

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from caretaker.domain.health_context import EvalContext
-from caretaker.domain.health_presets import PRESETS
-from caretaker.domain.health_spec import RuleSpec
-from caretaker.domain.health_status import TargetStatus
+from caretaker.domain.health.context import EvalContext
+from caretaker.domain.health.presets import PRESETS
+from caretaker.domain.health.spec import RuleSpec
+from caretaker.domain.health.status import TargetStatus
 
 
 def summary(rule: RuleSpec, item: TargetStatus) -> str:

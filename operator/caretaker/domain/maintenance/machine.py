@@ -10,16 +10,16 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from caretaker.domain.conditions import Condition, kstatus
-from caretaker.domain.maintenance_actions import Action
-from caretaker.domain.maintenance_node import NodeContext, advance, rolling_back
-from caretaker.domain.maintenance_spec import MaintenanceSpec
-from caretaker.domain.maintenance_status import (
+from caretaker.domain.maintenance.actions import Action
+from caretaker.domain.maintenance.node import NodeContext, advance, rolling_back
+from caretaker.domain.maintenance.spec import MaintenanceSpec
+from caretaker.domain.maintenance.status import (
     ACTIVE_PHASES,
     MaintenanceStatus,
     NodePhase,
     NodeRecord,
 )
-from caretaker.domain.maintenance_world import World
+from caretaker.domain.maintenance.world import World
 from caretaker.domain.reasons import NORMAL, WARNING, Note, Reason
 from caretaker.domain.timestamps import format_time
 from caretaker.domain.windows import can_start, is_over, window_state

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from caretaker.domain.conditions import Condition
-from caretaker.domain.health_actions import Action, Severity, Verify
-from caretaker.domain.health_notify_spec import Receiver
-from caretaker.domain.health_records import RecordUpdate, RemediationRecord
-from caretaker.domain.health_status import HealthPolicyStatus, Result
-from caretaker.domain.health_targets import Target
+from caretaker.domain.health.actions import Action, Severity, Verify
+from caretaker.domain.health.notify_spec import Receiver
+from caretaker.domain.health.records import RecordUpdate, RemediationRecord
+from caretaker.domain.health.status import HealthPolicyStatus, Result
+from caretaker.domain.health.targets import Target
 from caretaker.domain.reasons import Note
 
 

@@ -7,15 +7,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from caretaker.domain.durations import format_duration
-from caretaker.domain.health_actions import LadderStep, VerifyCondition
-from caretaker.domain.health_context import RESULT_TIMEOUT, EvalContext
-from caretaker.domain.health_outputs import Outputs
-from caretaker.domain.health_reasons import HealthReason
-from caretaker.domain.health_records import RecordUpdate, RemediationView
-from caretaker.domain.health_spec import RuleSpec
-from caretaker.domain.health_status import IN_FLIGHT, Result, StepRun, TargetStatus
-from caretaker.domain.health_targets import Target
-from caretaker.domain.health_world import CephReadings
+from caretaker.domain.health.actions import LadderStep, VerifyCondition
+from caretaker.domain.health.context import RESULT_TIMEOUT, EvalContext
+from caretaker.domain.health.outputs import Outputs
+from caretaker.domain.health.reasons import HealthReason
+from caretaker.domain.health.records import RecordUpdate, RemediationView
+from caretaker.domain.health.spec import RuleSpec
+from caretaker.domain.health.status import IN_FLIGHT, Result, StepRun, TargetStatus
+from caretaker.domain.health.targets import Target
+from caretaker.domain.health.world import CephReadings
 from caretaker.domain.reasons import NORMAL, WARNING, Note
 
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from caretaker.domain.health_actions import LadderStep, action_details
-from caretaker.domain.health_keys import PolicyRef, episode_id, record_name
-from caretaker.domain.health_status import Result, TargetStatus, parse_time, stamp
+from caretaker.domain.health.actions import LadderStep, action_details
+from caretaker.domain.health.keys import PolicyRef, episode_id, record_name
+from caretaker.domain.health.status import Result, TargetStatus, parse_time, stamp
 
 API_VERSION = "caretaker.dev/v1alpha1"
 KIND = "Remediation"

@@ -12,13 +12,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from caretaker.domain.health_actions import LadderStep, MarkOut, needs_ok_to_stop
-from caretaker.domain.health_context import EvalContext
-from caretaker.domain.health_reasons import HoldReason
-from caretaker.domain.health_records import RemediationView
-from caretaker.domain.health_status import IN_FLIGHT, StepRun
-from caretaker.domain.health_targets import Target
-from caretaker.domain.health_world import HEALTH_ERR, CephReadings, OkToStop
+from caretaker.domain.health.actions import LadderStep, MarkOut, needs_ok_to_stop
+from caretaker.domain.health.context import EvalContext
+from caretaker.domain.health.reasons import HoldReason
+from caretaker.domain.health.records import RemediationView
+from caretaker.domain.health.status import IN_FLIGHT, StepRun
+from caretaker.domain.health.targets import Target
+from caretaker.domain.health.world import HEALTH_ERR, CephReadings, OkToStop
 
 IN_FLIGHT_HORIZON = timedelta(hours=1)  # an in-flight record older than this no longer counts
 

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from caretaker.domain.health_actions import (
+from caretaker.domain.health.actions import (
     DEFAULT_VERIFY,
     LadderStep,
     MarkOut,
@@ -30,7 +30,7 @@ from caretaker.domain.health_actions import (
     Severity,
     Verify,
 )
-from caretaker.domain.health_targets import TargetKind, TargetMapping
+from caretaker.domain.health.targets import TargetKind, TargetMapping
 
 OSD_MEMORY = "1h"
 _META = "max by (ceph_daemon, hostname) (ceph_osd_metadata)"

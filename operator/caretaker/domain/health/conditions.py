@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from caretaker.domain.conditions import FALSE, TRUE, Condition
-from caretaker.domain.health_reasons import HealthReason
-from caretaker.domain.health_status import HealthPolicyStatus, RuleStatus
-from caretaker.domain.health_world import QueryFailure
+from caretaker.domain.health.reasons import HealthReason
+from caretaker.domain.health.status import HealthPolicyStatus, RuleStatus
+from caretaker.domain.health.world import QueryFailure
 from caretaker.domain.validation import FieldError
 
 MAX_SHOWN = 5

@@ -13,20 +13,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from caretaker.domain.durations import format_duration
-from caretaker.domain.health_actions import Severity
-from caretaker.domain.health_context import EvalContext
-from caretaker.domain.health_keys import dedup_key, idempotency_key
-from caretaker.domain.health_ladder import Climb, climb
-from caretaker.domain.health_outputs import Notification, NotificationEvent, Outputs
-from caretaker.domain.health_reasons import HealthReason
-from caretaker.domain.health_records import RecordUpdate
-from caretaker.domain.health_safety import Budget
-from caretaker.domain.health_spec import RuleSpec
-from caretaker.domain.health_status import RuleError, RuleState, RuleStatus, TargetStatus
-from caretaker.domain.health_targets import Target, series_name, target_of
-from caretaker.domain.health_text import summary
-from caretaker.domain.health_verify import finish_on_clear, sync_steps
-from caretaker.domain.health_world import QueryFailed, QueryFailure, QueryOutcome, Sample
+from caretaker.domain.health.actions import Severity
+from caretaker.domain.health.context import EvalContext
+from caretaker.domain.health.keys import dedup_key, idempotency_key
+from caretaker.domain.health.ladder import Climb, climb
+from caretaker.domain.health.outputs import Notification, NotificationEvent, Outputs
+from caretaker.domain.health.reasons import HealthReason
+from caretaker.domain.health.records import RecordUpdate
+from caretaker.domain.health.safety import Budget
+from caretaker.domain.health.spec import RuleSpec
+from caretaker.domain.health.status import RuleError, RuleState, RuleStatus, TargetStatus
+from caretaker.domain.health.targets import Target, series_name, target_of
+from caretaker.domain.health.text import summary
+from caretaker.domain.health.verify import finish_on_clear, sync_steps
+from caretaker.domain.health.world import QueryFailed, QueryFailure, QueryOutcome, Sample
 from caretaker.domain.reasons import NORMAL, WARNING, Note
 
 RESOLVE_STEP = -1  # the step index in a resolve notification's idempotency key

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from caretaker.domain.health_keys import PolicyRef
-from caretaker.domain.health_records import RemediationView
-from caretaker.domain.health_spec import HealthPolicySpec
-from caretaker.domain.health_status import HealthPolicyStatus
-from caretaker.domain.health_targets import Target
+from caretaker.domain.health.keys import PolicyRef
+from caretaker.domain.health.records import RemediationView
+from caretaker.domain.health.spec import HealthPolicySpec
+from caretaker.domain.health.status import HealthPolicyStatus
+from caretaker.domain.health.targets import Target
 from caretaker.domain.validation import FieldError
 
 HEALTH_OK = "HEALTH_OK"

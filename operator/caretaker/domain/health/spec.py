@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from caretaker.domain.health_actions import LadderStep, Notify, Severity, mapping_problem
-from caretaker.domain.health_notify_spec import NotificationsSpec, read_notifications
-from caretaker.domain.health_presets import PRESETS, RulePreset
-from caretaker.domain.health_refs import PrometheusSpec, read_prometheus
-from caretaker.domain.health_steps import LadderContext, read_ladder
-from caretaker.domain.health_targets import MAPPED_KINDS, TargetKind, TargetMapping
+from caretaker.domain.health.actions import LadderStep, Notify, Severity, mapping_problem
+from caretaker.domain.health.notify_spec import NotificationsSpec, read_notifications
+from caretaker.domain.health.presets import PRESETS, RulePreset
+from caretaker.domain.health.refs import PrometheusSpec, read_prometheus
+from caretaker.domain.health.steps import LadderContext, read_ladder
+from caretaker.domain.health.targets import MAPPED_KINDS, TargetKind, TargetMapping
 from caretaker.domain.validation import FieldError, SpecReader
 
 _RULE_NAME = re.compile(r"^[A-Za-z]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$")  # also a label value

@@ -12,21 +12,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from caretaker.domain.durations import format_duration
-from caretaker.domain.health_actions import LadderStep, Notify, describe, target_problem
-from caretaker.domain.health_context import EvalContext
-from caretaker.domain.health_keys import dedup_key
-from caretaker.domain.health_outputs import Notification, NotificationEvent, Outputs, PlannedAction
-from caretaker.domain.health_reasons import HealthReason, HoldReason
-from caretaker.domain.health_records import (
+from caretaker.domain.health.actions import LadderStep, Notify, describe, target_problem
+from caretaker.domain.health.context import EvalContext
+from caretaker.domain.health.keys import dedup_key
+from caretaker.domain.health.outputs import Notification, NotificationEvent, Outputs, PlannedAction
+from caretaker.domain.health.reasons import HealthReason, HoldReason
+from caretaker.domain.health.records import (
     RemediationRecord,
     RemediationView,
     RuleFacts,
     build_record,
 )
-from caretaker.domain.health_safety import Budget, Held, disruptive_hold
-from caretaker.domain.health_spec import RuleSpec
-from caretaker.domain.health_status import IN_FLIGHT, Hold, Result, StepRun, TargetStatus
-from caretaker.domain.health_text import details, summary
+from caretaker.domain.health.safety import Budget, Held, disruptive_hold
+from caretaker.domain.health.spec import RuleSpec
+from caretaker.domain.health.status import IN_FLIGHT, Hold, Result, StepRun, TargetStatus
+from caretaker.domain.health.text import details, summary
 from caretaker.domain.reasons import NORMAL, WARNING, Note
 
 

@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from caretaker.domain.conditions import merge_conditions
-from caretaker.domain.maintenance_machine import Step
-from caretaker.domain.maintenance_status import (
+from caretaker.domain.maintenance.machine import Step
+from caretaker.domain.maintenance.status import (
     ACTIVE_PHASES,
     MaintenanceStatus,
     NodePhase,

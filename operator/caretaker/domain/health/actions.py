@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
-from caretaker.domain.health_refs import SecretKeyRef
-from caretaker.domain.health_targets import Target, TargetKind, TargetMapping
+from caretaker.domain.health.refs import SecretKeyRef
+from caretaker.domain.health.targets import Target, TargetKind, TargetMapping
 
 
 class Severity(StrEnum):

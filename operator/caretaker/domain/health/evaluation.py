@@ -12,18 +12,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from caretaker.domain.durations import format_duration
-from caretaker.domain.health_actions import Severity
-from caretaker.domain.health_conditions import invalid_spec_conditions, policy_conditions
-from caretaker.domain.health_context import EvalContext
-from caretaker.domain.health_outputs import Evaluation, Outputs
-from caretaker.domain.health_reasons import HealthReason, HoldReason
-from caretaker.domain.health_records import RecordUpdate, merge_updates
-from caretaker.domain.health_rule import clear, evaluate_rule
-from caretaker.domain.health_safety import IN_FLIGHT_HORIZON, circuit_reason, initial_budget
-from caretaker.domain.health_spec import HealthPolicySpec
-from caretaker.domain.health_status import IN_FLIGHT, HealthPolicyStatus, Result, RuleStatus
-from caretaker.domain.health_targets import TargetKind
-from caretaker.domain.health_world import HealthWorld, QueryFailed, QueryFailure
+from caretaker.domain.health.actions import Severity
+from caretaker.domain.health.conditions import invalid_spec_conditions, policy_conditions
+from caretaker.domain.health.context import EvalContext
+from caretaker.domain.health.outputs import Evaluation, Outputs
+from caretaker.domain.health.reasons import HealthReason, HoldReason
+from caretaker.domain.health.records import RecordUpdate, merge_updates
+from caretaker.domain.health.rule import clear, evaluate_rule
+from caretaker.domain.health.safety import IN_FLIGHT_HORIZON, circuit_reason, initial_budget
+from caretaker.domain.health.spec import HealthPolicySpec
+from caretaker.domain.health.status import IN_FLIGHT, HealthPolicyStatus, Result, RuleStatus
+from caretaker.domain.health.targets import TargetKind
+from caretaker.domain.health.world import HealthWorld, QueryFailed, QueryFailure
 from caretaker.domain.reasons import NORMAL, WARNING, Note
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from caretaker.domain.health_actions import (
+from caretaker.domain.health.actions import (
     ACTION_KINDS,
     DEFAULT_VERIFY,
     Action,
@@ -31,8 +31,8 @@ from caretaker.domain.health_actions import (
     Webhook,
     mapping_problem,
 )
-from caretaker.domain.health_notify_spec import NotificationsSpec, read_webhook_target
-from caretaker.domain.health_targets import TargetMapping
+from caretaker.domain.health.notify_spec import NotificationsSpec, read_webhook_target
+from caretaker.domain.health.targets import TargetMapping
 from caretaker.domain.validation import SpecReader
 
 _TAINT_KEY = re.compile(

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from caretaker.domain import ceph_gates
 from caretaker.domain.drain import describe_drain, plan_drain
 from caretaker.domain.durations import format_duration
-from caretaker.domain.maintenance_actions import (
+from caretaker.domain.maintenance.actions import (
     AcquireLease,
     Action,
     Cordon,
@@ -24,9 +24,9 @@ from caretaker.domain.maintenance_actions import (
     Uncordon,
     UnsetNoout,
 )
-from caretaker.domain.maintenance_spec import HoldMode, MaintenanceSpec, NooutScope
-from caretaker.domain.maintenance_status import NodePhase, NodeRecord, NooutRecord, NooutState
-from caretaker.domain.maintenance_world import CephView, World
+from caretaker.domain.maintenance.spec import HoldMode, MaintenanceSpec, NooutScope
+from caretaker.domain.maintenance.status import NodePhase, NodeRecord, NooutRecord, NooutState
+from caretaker.domain.maintenance.world import CephView, World
 from caretaker.domain.reasons import NORMAL, WARNING, Note, Reason
 
 

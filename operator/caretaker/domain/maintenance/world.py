@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from caretaker.domain.maintenance_spec import MaintenanceSpec
-from caretaker.domain.maintenance_status import MaintenanceStatus
+from caretaker.domain.maintenance.spec import MaintenanceSpec
+from caretaker.domain.maintenance.status import MaintenanceStatus
 from caretaker.domain.validation import FieldError
 
 CORDON_ANNOTATION = "caretaker.dev/cordoned-by"

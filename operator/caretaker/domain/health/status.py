@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from caretaker.domain.health_targets import Target, target_from_key
+from caretaker.domain.health.targets import Target, target_from_key
 
 
 class RuleState(StrEnum):

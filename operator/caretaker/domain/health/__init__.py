@@ -1,0 +1,1 @@
+"""HealthPolicy decisions: rule evaluation, escalation ladders, safety limits, records."""

@@ -1,0 +1,1 @@
+"""Maintenance decisions: spec, windows of work per node, the per-node state machine."""
