@@ -12,6 +12,7 @@ from kubernetes.client import ApiClient
 from caretaker.clients.ceph.base import CephClient
 from caretaker.clients.kube_api import load_api_client
 from caretaker.handlers.services import Services
+from caretaker.metrics import serve as serve_metrics
 from caretaker.settings import Settings
 
 logger = logging.getLogger("caretaker")
@@ -61,6 +62,7 @@ def run_operator(settings: Settings) -> int:
     import caretaker.handlers.wiring  # noqa: F401, PLC0415 - registers the kopf handlers
 
     services = build_services(settings)
+    serve_metrics(settings.metrics_port)
     liveness = None if settings.liveness == "off" else settings.liveness
     asyncio.run(
         kopf.operator(

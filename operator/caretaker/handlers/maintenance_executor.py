@@ -29,9 +29,11 @@ from caretaker.domain.maintenance.render import (
     record_evictions,
     render_status,
 )
+from caretaker.domain.maintenance.status import NodePhase
 from caretaker.domain.maintenance.world import World
 from caretaker.handlers.maintenance_snapshot import build_world, lease_name
 from caretaker.handlers.services import Services
+from caretaker.metrics import record_maintenance_phase
 
 logger = logging.getLogger("caretaker.maintenance")
 
@@ -53,7 +55,10 @@ def reconcile_once(services: Services, body: Mapping[str, Any]) -> Step:
     meta = body["metadata"]
     previous = (body.get("status") or {}).get("conditions") or []
     ref = CustomRef("maintenances", meta["namespace"], meta["name"])
-    patch_status(services.kube, ref, render_status(step, previous, world.generation, now))
+    status_doc = render_status(step, previous, world.generation, now)
+    patch_status(services.kube, ref, status_doc)
+    done = sum(n.phase == NodePhase.COMPLETED for n in step.status.nodes)
+    record_maintenance_phase(meta["namespace"], meta["name"], status_doc["phase"], done)
     _post_notes(services, body, step)
     return step
 

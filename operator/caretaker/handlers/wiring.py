@@ -11,6 +11,7 @@ import kopf
 from caretaker.clients.kube_custom import CustomRef, get_custom
 from caretaker.handlers.maintenance_executor import reconcile_once
 from caretaker.handlers.services import Services
+from caretaker.metrics import forget_maintenance, reconcile_timer
 
 MAINTENANCES = ("caretaker.dev", "v1alpha1", "maintenances")
 FAST_REQUEUE_SECONDS = 0.2
@@ -52,7 +53,8 @@ def maintenance_loop(
             if body is None or body["metadata"].get("deletionTimestamp"):
                 return
             try:
-                step = reconcile_once(services, body)
+                with reconcile_timer("maintenance"):
+                    step = reconcile_once(services, body)
                 busy = step.action is not None or bool(step.notes)
             except Exception:
                 logger.exception("reconcile failed; retrying")
@@ -74,8 +76,10 @@ def maintenance_cleanup(name: str, namespace: str | None, memo: Any, **_: Any) -
         body = _fresh(services, name, namespace)
         if body is None:
             return
-        step = reconcile_once(services, body)
+        with reconcile_timer("maintenance"):
+            step = reconcile_once(services, body)
         if step.cleaned_up:
+            forget_maintenance(namespace, name)
             return
         threading.Event().wait(FAST_REQUEUE_SECONDS if step.action else 2.0)
     raise kopf.TemporaryError("still undoing Caretaker's changes", delay=10)

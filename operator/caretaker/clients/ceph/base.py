@@ -45,6 +45,7 @@ from caretaker.clients.ceph.parsing import (
     parse_stuck_pgs,
 )
 from caretaker.clients.ceph.replies import raise_for_reply
+from caretaker.metrics import CEPH_COMMAND_TIME
 
 logger = logging.getLogger(__name__)
 
@@ -95,10 +96,18 @@ class CephClient(ABC):
         for attempt in retrying:
             with attempt:
                 started = time.monotonic()
-                reply = self.send(command)
-                logger.debug(
-                    "ceph %s -> %d in %.3f s", command.prefix, reply.ret, time.monotonic() - started
-                )
+                try:
+                    reply = self.send(command)
+                except CephUnavailable:
+                    CEPH_COMMAND_TIME.labels(command.prefix, "unavailable").observe(
+                        time.monotonic() - started
+                    )
+                    raise
+                elapsed = time.monotonic() - started
+                CEPH_COMMAND_TIME.labels(
+                    command.prefix, "ok" if reply.ret == 0 else "error"
+                ).observe(elapsed)
+                logger.debug("ceph %s -> %d in %.3f s", command.prefix, reply.ret, elapsed)
                 raise_for_reply(command, reply, allowed_errnos)
         return reply
 

@@ -38,6 +38,7 @@ from caretaker.clients.prometheus.parsing import (
 )
 from caretaker.clients.prometheus.results import InstantResult, RangeResult, labels_key
 from caretaker.clients.prometheus.settings import PrometheusSettings
+from caretaker.metrics import PROMETHEUS_QUERY_TIME
 
 log = logging.getLogger(__name__)
 
@@ -156,10 +157,17 @@ class PrometheusClient:
 
         The library's exception is not chained: it holds the request, headers included.
         """
+        started = time.perf_counter()
         try:
-            return request()
+            answer = request()
         except Exception as err:  # noqa: BLE001 - classified below, nothing leaves untyped
             failure = self._classify(err, promql)
+            PROMETHEUS_QUERY_TIME.labels(type(failure).__name__).observe(
+                time.perf_counter() - started
+            )
+        else:
+            PROMETHEUS_QUERY_TIME.labels("ok").observe(time.perf_counter() - started)
+            return answer
         raise failure
 
     def _classify(self, err: Exception, promql: str) -> PrometheusError:
