@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export CARETAKER_CACHE ?= $(HOME)/.cache/caretaker
 RADOS_SO := /usr/lib/python3/dist-packages/rados.cpython-311-x86_64-linux-gnu.so
 
-.PHONY: test lint unit integration testbed-install venv testbed-up testbed-down clean
+.PHONY: test lint unit integration testbed-install venv testbed-up testbed-down demo demo-down clean
 
 ## test: install what is missing, run linters, unit tests and real-component tests
 test: testbed-install venv lint
@@ -44,6 +44,13 @@ testbed-up: testbed-install
 
 testbed-down:
 	hack/testbed/down.sh
+
+## demo / demo-down: the local testbed, the operator and a Maintenance going through its phases
+demo: testbed-install venv
+	hack/demo.sh
+
+demo-down:
+	hack/demo-down.sh
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
