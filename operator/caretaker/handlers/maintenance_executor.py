@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,19 +39,32 @@ from caretaker.metrics import record_maintenance_phase
 logger = logging.getLogger("caretaker.maintenance")
 
 
-def reconcile_once(services: Services, body: Mapping[str, Any]) -> Step:
-    """Snapshot, decide, act, write status. Returns the step taken."""
+@dataclass(frozen=True)
+class Reconciled:
+    step: Step
+    action_error: str | None = None  # the action was tried and failed
+
+    @property
+    def progressed(self) -> bool:
+        """Something changed: reconcile again right away (a failed action waits)."""
+        return self.action_error is None and (self.step.action is not None or bool(self.step.notes))
+
+
+def reconcile_once(services: Services, body: Mapping[str, Any]) -> Reconciled:
+    """Snapshot, decide, act, write status once."""
     now = datetime.now(UTC)
     world = build_world(services, body, now)
     _renew_leases(services, world)
     step = next_step(world)
     status = step.status
+    action_error = None
     if step.action is not None:
         try:
             status = _execute(services, world, step, step.action)
         except Exception as error:  # noqa: BLE001 - shown in status, retried next reconcile
             logger.warning("action %s failed: %s", step.action, error)
-            status = record_action_error(status, step.action.node, str(error))
+            action_error = str(error)
+            status = record_action_error(status, step.action.node, action_error)
     step = Step(status, step.summary, step.action, step.notes, step.cleaned_up)
     meta = body["metadata"]
     previous = (body.get("status") or {}).get("conditions") or []
@@ -60,7 +74,7 @@ def reconcile_once(services: Services, body: Mapping[str, Any]) -> Step:
     done = sum(n.phase == NodePhase.COMPLETED for n in step.status.nodes)
     record_maintenance_phase(meta["namespace"], meta["name"], status_doc["phase"], done)
     _post_notes(services, body, step)
-    return step
+    return Reconciled(step, action_error)
 
 
 def _execute(services: Services, world: World, step: Step, action: Action) -> Any:
