@@ -56,7 +56,7 @@ POD
 kubectl apply -f examples/maintenance-fans.yaml
 wait_phase InMaintenance
 say "Ceph: noout on exactly ct-node-a's OSD; the node is cordoned; the pod is gone"
-ceph_ osd dump | grep -E '^osd\.[0-9]+ ' | awk '{print $1, $2, $3, $NF}'
+ceph_ osd dump | awk '/^osd\.[0-9]+ /{print $1, $2, $3, $(NF-1)}'
 kubectl get nodes
 kubectl get pods -n storage-ops
 
@@ -74,5 +74,5 @@ wait_phase Completed 180
 ceph_ health
 kubectl get nodes
 kubectl get events -n storage-ops --field-selector involvedObject.name=fans-ct-node-a \
-  --sort-by=.lastTimestamp -o custom-columns=REASON:.reason,MESSAGE:.message
+  --sort-by=.metadata.resourceVersion -o custom-columns=REASON:.reason,MESSAGE:.message
 say "Done. 'make demo-down' stops everything."
