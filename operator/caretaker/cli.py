@@ -1,11 +1,15 @@
-"""The `caretaker` command: `caretaker run` starts the operator."""
+"""The `caretaker` command: `caretaker run` starts the operator; `caretaker validate` checks
+manifests offline; `caretaker plan` shows what a Maintenance would do, changing nothing."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from caretaker import __version__
+from caretaker.cli_plan import add_plan_command, run_plan
+from caretaker.cli_validate import add_validate_command, run_validate
 from caretaker.settings import add_run_arguments, settings_from_args
 
 
@@ -15,6 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the operator")
     add_run_arguments(run)
+    add_validate_command(commands)
+    add_plan_command(commands)
     return parser
 
 
@@ -24,6 +30,13 @@ def main(argv: list[str] | None = None) -> int:
         from caretaker.runtime import run_operator  # noqa: PLC0415 - kopf only when running
 
         return run_operator(settings_from_args(args))
+    tools = {"validate": run_validate, "plan": run_plan}
+    if args.command in tools:
+        try:
+            return tools[args.command](args)
+        except BrokenPipeError:  # e.g. `caretaker validate ... | head`
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
     return 2
 
 

@@ -1,0 +1,231 @@
+"""What a Maintenance would do from a snapshot of the world, for `caretaker plan`. Pure.
+
+The order of the nodes and which may run together (one failure domain, ``maxUnavailable``),
+their OSDs, which preflight gates hold for each node right now, when the window opens, and the
+operator's own first decision: the state machine is asked, not imitated.
+
+The snapshot must carry Ceph's ok-to-stop answer, the PromQL gates and the Lease of every
+target node (the operator asks only for the node it is about to start).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from caretaker.domain import ceph_gates
+from caretaker.domain.durations import format_duration
+from caretaker.domain.maintenance.actions import AcquireLease
+from caretaker.domain.maintenance.machine import next_step, targets
+from caretaker.domain.maintenance.node import NodeContext
+from caretaker.domain.maintenance.spec import MaintenanceSpec
+from caretaker.domain.maintenance.status import ACTIVE_PHASES
+from caretaker.domain.maintenance.world import CephView, World
+from caretaker.domain.windows import (
+    AlwaysOpen,
+    OneOffWindow,
+    RecurringWindow,
+    is_over,
+    next_opportunity,
+    window_state,
+)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    holds: bool
+    detail: str
+    blocking: bool = True  # False: worth knowing, but it does not hold the node back
+
+
+@dataclass(frozen=True)
+class NodePlan:
+    name: str
+    batch: int  # nodes of one batch may be away together (same failure domain)
+    osds: tuple[int, ...]
+    failure_domain: str
+    checks: tuple[Check, ...]
+
+    @property
+    def gates_hold(self) -> bool:
+        return all(c.holds for c in self.checks if c.blocking)
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    kind: str  # none, one-off, recurring
+    description: str
+    time_zone: str
+    is_open: bool
+    ends_at: datetime | None
+    next_start: datetime | None  # the next opening after now
+    next_node_start: datetime | None  # when a node (nodeDurationEstimate) could start
+    over: bool  # a one-off window that has closed for good
+
+
+@dataclass(frozen=True)
+class MaintenancePlan:
+    identity: str
+    now: datetime
+    nodes: tuple[NodePlan, ...]
+    window: WindowPlan
+    next_step: str  # what the operator would do first, in its words
+    would_start: str | None  # the node it would start now, if any
+    max_unavailable: int = 1
+    ceph_error: str = ""
+
+
+def failure_domain(ceph: CephView, node: str) -> str:
+    """The failure domain a node counts in, as the state machine assigns it on start."""
+    osds = ceph.osds_of(node)
+    domain = ceph.osd_failure_domain.get(osds[0], "") if osds else ""
+    return domain or f"node/{node}"
+
+
+def batches(names: Sequence[str], domains: Mapping[str, str], max_unavailable: int) -> list[int]:
+    """Batch number (from 1) per node: a node starts only while the nodes away are of its
+    failure domain and fewer than ``max_unavailable``; others wait for the batch to finish."""
+    pending = list(names)
+    number: dict[str, int] = {}
+    batch = 0
+    while pending:
+        batch += 1
+        first = pending.pop(0)
+        group = [first]
+        for name in list(pending):
+            if len(group) >= max_unavailable:
+                break
+            if domains[name] == domains[first]:
+                group.append(name)
+                pending.remove(name)
+        number.update(dict.fromkeys(group, batch))
+    return [number[name] for name in names]
+
+
+def node_checks(world: World, spec: MaintenanceSpec, name: str) -> tuple[Check, ...]:
+    """The preflight gates of one node as they stand, plus what is worth knowing about it."""
+    checks: list[Check] = []
+    view = world.nodes.get(name)
+    if view is None:
+        checks.append(Check("node", False, f"no Node named {name} in the cluster"))
+    elif view.ready is False:
+        checks.append(Check("node", False, "NotReady (maintenance proceeds anyway)", False))
+    ceph = world.ceph
+    if ceph is None:
+        checks.append(Check("ceph", False, f"Ceph unreachable: {world.ceph_error}"))
+    elif spec.gates.ceph_health:
+        gates = spec.gates
+        health = ceph_gates.health_gate(ceph.health, ceph.health_checks, gates.allowed_warnings)
+        pgs = ceph_gates.pgs_healthy(ceph.pg_states, spec.ceph.healthy_pg_states)
+        checks += [Check("ceph health", *_verdict(health)), Check("PGs", *_verdict(pgs))]
+    if ceph is not None and spec.gates.ok_to_stop:
+        checks.append(_ok_to_stop(ceph, name))
+    checks += [Check(f"PromQL {g.name}", g.holds, g.detail) for g in world.gates.get(name, ())]
+    context = NodeContext(world, spec)
+    holder = context.lease_other(name)
+    if holder:
+        checks.append(Check("Lease", False, f"held by {holder}"))
+    else:
+        mine = context.lease_ours(name)
+        checks.append(Check("Lease", True, "held by this Maintenance" if mine else "free"))
+    if view is not None and view.unschedulable:
+        if view.cordoned_by == world.identity:
+            checks.append(Check("cordon", True, "already cordoned by this Maintenance", False))
+        else:
+            detail = "already cordoned, not by Caretaker: it stays cordoned afterwards"
+            checks.append(Check("cordon", False, detail, False))
+    return tuple(checks)
+
+
+def _verdict(verdict: ceph_gates.Verdict) -> tuple[bool, str]:
+    return verdict.holds, verdict.reason
+
+
+def _ok_to_stop(ceph: CephView, name: str) -> Check:
+    osds = ceph.osds_of(name)
+    if not osds:
+        return Check("ok-to-stop", True, "no OSDs on this node")
+    answer = ceph.ok_to_stop.get(name)
+    if answer is None:
+        return Check("ok-to-stop", False, "ceph osd ok-to-stop not answered")
+    return Check("ok-to-stop", answer.ok, answer.detail)
+
+
+def window_plan(spec: MaintenanceSpec, now: datetime) -> WindowPlan:
+    window = spec.window
+    state = window_state(window, now)
+    estimate = spec.node_duration_estimate
+    if isinstance(window, AlwaysOpen):
+        kind, zone, text = "none", "UTC", "no window: disruptive steps may start at any time"
+    elif isinstance(window, OneOffWindow):
+        length = format_duration(window.duration)
+        kind, zone, text = "one-off", "UTC", f"one-off from {_utc(window.start)} for {length}"
+    else:
+        assert isinstance(window, RecurringWindow)
+        zone = window.time_zone.key
+        length = format_duration(window.duration)
+        kind, text = "recurring", f"'{window.schedule}' for {length} in {zone}"
+    return WindowPlan(
+        kind=kind,
+        description=text,
+        time_zone=zone,
+        is_open=state.is_open,
+        ends_at=state.ends_at,
+        next_start=state.next_start,
+        next_node_start=next_opportunity(window, now, estimate),
+        over=is_over(window, now),
+    )
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def plan_maintenance(world: World, spec: MaintenanceSpec) -> MaintenancePlan:
+    """The plan from a snapshot in which every target node's gates, ok-to-stop and Lease are
+    known; ``world.status`` should be empty (a Maintenance that has not started yet)."""
+    names = targets(world, spec)
+    ceph = world.ceph
+    domains = {n: failure_domain(ceph, n) if ceph else "unknown (Ceph unreachable)" for n in names}
+    numbers = batches(names, domains, spec.max_unavailable)
+    nodes = tuple(
+        NodePlan(
+            name=name,
+            batch=number,
+            osds=ceph.osds_of(name) if ceph else (),
+            failure_domain=domains[name],
+            checks=node_checks(world, spec, name),
+        )
+        for name, number in zip(names, numbers, strict=True)
+    )
+    message, starting = first_decision(world)
+    return MaintenancePlan(
+        identity=world.identity,
+        now=world.now,
+        nodes=nodes,
+        window=window_plan(spec, world.now),
+        next_step=message,
+        would_start=starting,
+        max_unavailable=spec.max_unavailable,
+        ceph_error=world.ceph_error if ceph is None else "",
+    )
+
+
+def first_decision(world: World) -> tuple[str, str | None]:
+    """What the operator's state machine would decide in its first reconciles: its message,
+    and the node it would start (take the Lease of) right now, if any."""
+    step = next_step(world)
+    for _round in range(2):  # Pending -> Preflight, then Preflight's gates
+        active = [n for n in step.status.nodes if n.phase in ACTIVE_PHASES]
+        if step.action is not None or not active:
+            break
+        world = replace(world, status=step.status)
+        step = next_step(world)
+    if isinstance(step.action, AcquireLease):
+        return f"would start node {step.action.node} now: its gates hold", step.action.node
+    active = [n for n in step.status.nodes if n.phase in ACTIVE_PHASES]
+    if active and active[0].message:
+        return f"node {active[0].name}: {active[0].message}", None
+    return step.summary.message, None

@@ -1,0 +1,1 @@
+"""Offline and read-only tools behind `caretaker validate` and `caretaker plan`."""

@@ -1,0 +1,260 @@
+"""`caretaker validate`: the bad-manifest corpus (one mistake per file, each reported at its field
+with a clear message), every example accepted, and the edges: stdin, several documents, unknown
+kinds, YAML errors, PromQL without promtool, the schema adaptations of OpenAPI v3."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from caretaker.cli import main
+from caretaker.tooling import crds
+from caretaker.tooling.manifests import SUFFIXES
+from caretaker.tooling.promql_check import NOT_FOUND, find_promtool
+from caretaker.tooling.schema_check import schema_errors
+
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = REPO / "tests" / "data" / "bad-manifests"
+EXAMPLES = REPO / "examples"
+EXPECT = re.compile(r"^# expect: (?P<stage>\w+) (?P<path>\S+): (?P<message>.+)$", re.MULTILINE)
+MAINTENANCE = """\
+apiVersion: caretaker.dev/v1alpha1
+kind: Maintenance
+metadata: {name: NAME, namespace: ops}
+spec:
+  nodes: [ct-node-a]
+"""
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["validate", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
+    code, out, _err = run(capsys, *args, "--output", "json")
+    return code, json.loads(out)
+
+
+def errors(report: dict[str, Any]) -> list[dict[str, Any]]:
+    return [f for f in report["findings"] if f["severity"] == "error"]
+
+
+def corpus() -> list[Path]:
+    return sorted(CORPUS.glob("*.yaml"))
+
+
+def test_the_corpus_covers_both_kinds_and_every_layer() -> None:
+    cases = [(p.name.split("-")[0], EXPECT.search(p.read_text())) for p in corpus()]
+    assert len(cases) >= 30
+    assert all(match for _kind, match in cases), "every file states its expected finding"
+    layers = {(kind, match["stage"]) for kind, match in cases if match}
+    for kind in ("maintenance", "healthpolicy"):
+        assert {(kind, "schema"), (kind, "spec"), (kind, "promql")} <= layers
+
+
+@pytest.mark.parametrize("path", corpus(), ids=lambda p: p.stem)
+def test_each_bad_manifest_is_rejected_at_its_field(
+    capsys: pytest.CaptureFixture[str], path: Path
+) -> None:
+    expected = EXPECT.search(path.read_text())
+    assert expected, f"{path.name}: no '# expect: STAGE PATH: MESSAGE' line"
+    if expected["stage"] == "promql" and find_promtool() is None:
+        pytest.fail("promtool not found: install Debian's prometheus (make testbed-install)")
+    code, report = run_json(capsys, str(path))
+    found = errors(report)
+    assert code == 1
+    assert len(found) == 1, f"one mistake, one error: {[f['text'] for f in found]}"
+    (error,) = found
+    assert (error["stage"], error["path"]) == (expected["stage"], expected["path"])
+    assert expected["message"] in error["message"]
+    name = f"{report['documents'][0]['kind']}/{report['documents'][0]['name'] or '?'}"
+    assert error["text"] == f"{path}:DOC#1: {name}: {error['path']}: {error['message']}"
+
+
+@pytest.mark.parametrize(
+    "path", sorted(p for p in EXAMPLES.rglob("*") if p.suffix in SUFFIXES), ids=lambda p: p.name
+)
+def test_every_example_is_valid(capsys: pytest.CaptureFixture[str], path: Path) -> None:
+    strict = ["--strict"] if find_promtool() else []  # strict: no warning at all
+    code, report = run_json(capsys, str(path), *strict)
+    assert code == 0, [f["text"] for f in report["findings"]]
+    assert report["documents"], "an example holds at least one Caretaker document"
+    assert {d["result"] for d in report["documents"]} == {"valid"}
+
+
+def test_the_examples_directory_at_once(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _out, err = run(capsys, str(EXAMPLES))
+    assert code == 0
+    assert err.startswith("OK: ")
+
+
+def test_stdin_with_several_documents(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = "\n---\n".join(
+        [
+            MAINTENANCE.replace("NAME", "good"),
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n",
+            "",  # an empty document still counts
+            MAINTENANCE.replace("NAME", "bad") + "  window: {schedule: '0 2 * * 6', "
+            "duration: 2h, timeZone: Mars/Olympus}\n",
+        ]
+    )
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    code, out, err = run(capsys, "-")
+    assert code == 1
+    assert out.splitlines() == [
+        "<stdin>:DOC#2: Deployment/web: warning: apps/v1 Deployment is not a Caretaker kind; "
+        "skipped",
+        "<stdin>:DOC#4: Maintenance/bad: spec.window.timeZone: unknown time zone "
+        "'Mars/Olympus'; use an IANA name such as Europe/Berlin",
+    ]
+    assert "2 Caretaker document(s) checked, 1 skipped; 1 error(s), 1 warning(s)" in err
+
+
+def test_unknown_kinds_are_warnings_unless_strict(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "cm.yaml"
+    path.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\n[1, 2]\n")
+    code, report = run_json(capsys, str(path))
+    assert code == 0
+    assert [f["severity"] for f in report["findings"]] == ["warning", "warning"]
+    assert run_json(capsys, str(path), "--strict")[0] == 1
+
+
+def test_yaml_errors_missing_files_and_directories(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "nested" / ".git").mkdir(parents=True)
+    (tmp_path / "nested" / ".git" / "ignored.yaml").write_text("{broken")
+    (tmp_path / "nested" / "README.md").write_text("not a manifest")
+    (tmp_path / "nested" / "a.yml").write_text(MAINTENANCE.replace("NAME", "a"))
+    (tmp_path / "b.yaml").write_text(MAINTENANCE.replace("NAME", "b") + "---\nkey: [unclosed\n")
+    code, out, _err = run(capsys, str(tmp_path), str(tmp_path / "missing.yaml"))
+    assert code == 1
+    assert out.splitlines() == [
+        f"{tmp_path}/b.yaml:DOC#2: not valid YAML: expected ',' or ']', but got '<stream end>' "
+        "(line 8, column 1)",
+        f"{tmp_path}/missing.yaml: no such file or directory",
+    ]
+
+
+def test_unquoted_times_stay_strings_as_in_the_api_server(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "m.yaml"
+    window = "  window: {start: 2026-12-05T22:00:00Z, duration: 4h}\n"
+    path.write_text(MAINTENANCE.replace("NAME", "when") + window)
+    assert run(capsys, str(path))[0] == 0
+
+
+def test_duplicates_are_reported(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "one.yaml").write_text(MAINTENANCE.replace("NAME", "same"))
+    (tmp_path / "two.yaml").write_text(MAINTENANCE.replace("NAME", "same"))
+    code, report = run_json(capsys, str(tmp_path))
+    assert code == 0
+    (finding,) = report["findings"]
+    assert finding["stage"] == "duplicate"
+    assert f"also at {tmp_path}/one.yaml:DOC#1" in finding["message"]
+
+
+GATED = MAINTENANCE + "  gates:\n    promql: [{name: calm, expr: 'sum(ALERTS) == 0'}]\n"
+
+
+def test_promql_without_promtool_is_said_never_passed_silently(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(GATED.replace("NAME", "gated"))
+    code, out, err = run(capsys, str(path), "--promtool", str(tmp_path / "no-promtool"))
+    assert code == 0
+    where = f"{path}:DOC#1: Maintenance/gated: spec.gates.promql[0].expr"
+    assert out == f"{where}: warning: {NOT_FOUND}\n"
+    assert NOT_FOUND in err
+    assert run(capsys, str(path), "--promtool", "/nonexistent", "--strict")[0] == 1
+
+
+def test_a_failing_promtool_fails_the_check(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    broken = tmp_path / "promtool"
+    broken.write_text("#!/bin/sh\necho 'unexpected trouble' >&2\nexit 3\n")
+    broken.chmod(0o755)
+    path = tmp_path / "m.yaml"
+    path.write_text(GATED.replace("NAME", "gated"))
+    code, report = run_json(capsys, str(path), "--promtool", str(broken))
+    assert code == 1
+    (error,) = errors(report)
+    assert "PromQL not checked: promtool check rules failed: unexpected trouble" in error["message"]
+
+
+def test_the_packaged_crds_are_the_repository_crds() -> None:
+    packaged = dict(crds.crd_texts())
+    assert packaged == {p.name: p.read_text() for p in (REPO / "crds").glob("*.yaml")}
+    assert {v.kind for v in crds.catalog()} >= {"Maintenance", "HealthPolicy", "Remediation"}
+
+
+def test_an_installation_without_crds_says_so(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(crds, "crd_texts", lambda: iter(()))
+    crds.catalog.cache_clear()
+    try:
+        code, out, err = run(capsys, str(EXAMPLES))
+    finally:
+        crds.catalog.cache_clear()
+    assert (code, out) == (1, "")
+    assert "Caretaker's CRDs are missing from this installation" in err
+
+
+def test_a_remediation_record_with_a_null_finish_time() -> None:
+    (version,) = crds.lookup("caretaker.dev", "Remediation")
+    record = {
+        "apiVersion": version.api_version,
+        "kind": "Remediation",
+        "metadata": {"name": "r-1"},
+        "spec": {
+            "policy": "p",
+            "rule": "r",
+            "target": "osd/osd.3",
+            "action": "restartOsd",
+            "idempotencyKey": "k",
+        },
+        "status": {"result": "Pending", "finishedAt": None},
+    }
+    assert schema_errors(record, version.schema) == []
+    record["status"] = {"result": "Maybe", "finishedAt": "soon"}
+    assert [(e.path, e.keyword) for e in schema_errors(record, version.schema)] == [
+        ("status.finishedAt", "format"),
+        ("status.result", "enum"),
+    ]
+
+
+def test_openapi_adaptations() -> None:
+    openapi = {
+        "type": "object",
+        "properties": {
+            "port": {"x-kubernetes-int-or-string": True},
+            "note": {"type": "string", "nullable": True, "enum": ["a"]},
+            "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+            "pod": {"type": "object", "x-kubernetes-embedded-resource": True},
+        },
+    }
+    schema = crds.to_json_schema(openapi)
+    good = {"port": "http", "note": None, "free": {"x": 1}, "pod": {"kind": "Pod"}}
+    assert schema_errors(good, schema) == []
+    bad = {"port": 1.5, "note": "b", "pod": {"kind": "Pod", "spek": {}}, "extra": 1}
+    assert [(e.path, e.message) for e in schema_errors(bad, schema)] == [
+        ("extra", "unknown field; known fields: port, note, free, pod"),
+        ("note", "must be one of a, None; not 'b'"),
+        ("pod.spek", "unknown field; known fields: apiVersion, kind, metadata"),
+        ("port", "must be an integer or a string, not 1.5"),
+    ]
