@@ -30,7 +30,7 @@ from caretaker.domain.maintenance.render import (
     record_evictions,
     render_status,
 )
-from caretaker.domain.maintenance.status import NodePhase
+from caretaker.domain.maintenance.status import MaintenanceStatus, NodePhase
 from caretaker.domain.maintenance.world import World
 from caretaker.handlers.maintenance_snapshot import build_world, lease_name
 from caretaker.handlers.services import Services
@@ -77,7 +77,8 @@ def reconcile_once(services: Services, body: Mapping[str, Any]) -> Reconciled:
     return Reconciled(step, action_error)
 
 
-def _execute(services: Services, world: World, step: Step, action: Action) -> Any:
+def _execute(services: Services, world: World, step: Step, action: Action) -> MaintenanceStatus:
+    """Runs the action; returns the status with what the action itself reported (evictions)."""
     kube, settings, identity = services.kube, services.settings, world.identity
     status = step.status
     if isinstance(action, AcquireLease | ReleaseLease):

@@ -10,7 +10,7 @@ from caretaker.clients.kube_lease import read_lease
 from caretaker.clients.kube_nodes import NodeInfo, list_nodes
 from caretaker.clients.kube_pods import PodInfo, pods_on_node
 from caretaker.domain.maintenance.spec import MaintenanceSpec, read_maintenance_spec
-from caretaker.domain.maintenance.status import NodePhase, status_from_dict
+from caretaker.domain.maintenance.status import ACTIVE_PHASES, NodePhase, status_from_dict
 from caretaker.domain.maintenance.world import (
     CORDON_ANNOTATION,
     RELEASE_ANNOTATION,
@@ -23,14 +23,6 @@ from caretaker.domain.maintenance.world import (
 from caretaker.handlers.ceph_view import read_ceph_view
 from caretaker.handlers.promql_gates import evaluate_gates
 from caretaker.handlers.services import Services
-
-ACTIVE = {
-    NodePhase.PREFLIGHT,
-    NodePhase.DRAINING,
-    NodePhase.IN_MAINTENANCE,
-    NodePhase.RESTORING,
-    NodePhase.ROLLING_BACK,
-}
 
 
 def lease_name(node: str) -> str:
@@ -76,7 +68,7 @@ def build_world(services: Services, body: Mapping[str, Any], now: datetime) -> W
     if spec is not None and spec.node_selector:
         matching = list_nodes(kube, label_selector=_selector_text(spec.node_selector))
         selected = tuple(sorted(n.name for n in matching))
-    active = [r for r in status.nodes if r.phase in ACTIVE]
+    active = [r for r in status.nodes if r.phase in ACTIVE_PHASES]
     preflight = {r.name: r.osds for r in active if r.phase == NodePhase.PREFLIGHT}
     ceph, ceph_error = read_ceph_view(services, preflight)
     pods = {

@@ -22,7 +22,7 @@ from caretaker.domain.maintenance.status import (
 from caretaker.domain.maintenance.world import World
 from caretaker.domain.reasons import NORMAL, WARNING, Note, Reason
 from caretaker.domain.timestamps import format_time
-from caretaker.domain.windows import can_start, is_over, window_state
+from caretaker.domain.windows import AlwaysOpen, can_start, is_over, window_state
 
 PHASE_PRIORITY = (
     (NodePhase.ROLLING_BACK, "Restoring"),
@@ -303,8 +303,5 @@ def cleanup_step(world: World) -> Step:
     return Step(status, summary, None, notes, cleaned_up=True)
 
 
-_EMPTY_SPEC = MaintenanceSpec(
-    nodes=(),
-    node_selector=None,
-    window=__import__("caretaker.domain.windows", fromlist=["AlwaysOpen"]).AlwaysOpen(),
-)
+# Cleanup after deletion must work even when the spec no longer validates: undoing needs none.
+_EMPTY_SPEC = MaintenanceSpec(nodes=(), node_selector=None, window=AlwaysOpen())
