@@ -14,6 +14,8 @@ pytest_plugins = [
     "fixtures.operator",
     "fixtures.receivers",
     "fixtures.maintenance",
+    "fixtures.chart",
+    "fixtures.health",
 ]
 
 

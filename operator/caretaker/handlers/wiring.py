@@ -9,6 +9,8 @@ from typing import Any
 import kopf
 
 from caretaker.clients.kube_custom import CustomRef, get_custom
+from caretaker.handlers.health_bookkeeping import forget_policy
+from caretaker.handlers.health_executor import health_round, open_loop
 from caretaker.handlers.maintenance_executor import reconcile_once
 from caretaker.handlers.services import Services
 from caretaker.metrics import forget_maintenance, reconcile_timer
@@ -82,3 +84,35 @@ def maintenance_cleanup(name: str, namespace: str | None, memo: Any, **_: Any) -
             return
         threading.Event().wait(FAST_REQUEUE_SECONDS if result.progressed else 2.0)
     raise kopf.TemporaryError("still undoing Caretaker's changes", delay=10)
+
+
+HEALTH_POLICIES = ("caretaker.dev", "v1alpha1", "healthpolicies")
+
+
+@kopf.daemon(*HEALTH_POLICIES, cancellation_backoff=1.0)
+def healthpolicy_loop(
+    stopped: kopf.DaemonStopped,
+    name: str,
+    namespace: str | None,
+    memo: Any,
+    logger: kopf.Logger,
+    **_: Any,
+) -> None:
+    """Evaluates one HealthPolicy every interval until it is deleted or the operator stops."""
+    assert namespace is not None  # HealthPolicy is namespaced
+    services: Services = memo.services
+    loop = open_loop(services)
+    try:
+        while not stopped:
+            body = get_custom(services.kube, CustomRef("healthpolicies", namespace, name))
+            if body is None or body["metadata"].get("deletionTimestamp"):
+                return
+            try:
+                wait = health_round(loop, body)
+            except Exception:
+                logger.exception("evaluation failed; retrying")
+                wait = services.settings.reconcile_interval
+            stopped.wait(wait)
+    finally:
+        loop.close()
+        forget_policy(namespace, name)

@@ -1,0 +1,140 @@
+"""Ceph's side of a HealthPolicy snapshot: the circuit breaker's readings, ``ok-to-stop``
+answers, which OSDs Caretaker marked out, and the targets covered by an active Maintenance.
+
+Each policy loop has its own Ceph client with a short timeout and no retries: with the
+monitors gone an evaluation must finish quickly (the circuit opens; notifications still go).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+
+from caretaker.clients.ceph import CephClient, CephError, create_ceph_client
+from caretaker.clients.kube_records import list_custom
+from caretaker.domain.health.records import RemediationView
+from caretaker.domain.health.status import Result
+from caretaker.domain.health.targets import target_from_key
+from caretaker.domain.health.world import CephReadings, MaintenanceCover, OkToStop
+from caretaker.domain.maintenance.status import ACTIVE_PHASES, status_from_dict
+from caretaker.handlers.services import Services
+
+logger = logging.getLogger("caretaker.health")
+
+HEALTH_CEPH_TIMEOUT_SECONDS = 5.0
+_OUT_RESULTS = frozenset({Result.PENDING, Result.VERIFYING, Result.SUCCEEDED})
+
+
+@dataclass
+class HealthCeph:
+    """The Ceph client of one policy loop (None with the reason when there is none)."""
+
+    client: CephClient | None
+    error: str = ""
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+
+
+def open_health_ceph(services: Services) -> HealthCeph:
+    shared = services.ceph
+    if shared is None:
+        return HealthCeph(None, services.ceph_error or "no Ceph connection configured")
+    connection = replace(shared.connection, timeout_seconds=HEALTH_CEPH_TIMEOUT_SECONDS)
+    return HealthCeph(create_ceph_client(connection, retry_attempts=1))
+
+
+def read_ceph(
+    ceph: HealthCeph, records: Iterable[RemediationView]
+) -> tuple[CephReadings | None, str]:
+    """Counts, quorum, health and per-OSD up/in; (None, why) when Ceph cannot be read."""
+    if ceph.client is None:
+        return None, ceph.error
+    try:
+        status = ceph.client.status()
+        osd_map = ceph.client.osd_dump()
+    except CephError as error:
+        return None, str(error)
+    osd_in = {i: state.in_cluster for i, state in osd_map.osds.items()}
+    return CephReadings(
+        osds_total=status.num_osds,
+        osds_up=status.num_up_osds,
+        quorum_ok=bool(status.quorum),
+        health=str(status.health.status),
+        osds_out_by_caretaker=osds_out_by_caretaker(records, osd_in),
+        osd_up={i: state.up for i, state in osd_map.osds.items()},
+        osd_in=osd_in,
+    ), ""
+
+
+def osds_out_by_caretaker(
+    records: Iterable[RemediationView], osd_in: Mapping[int, bool]
+) -> frozenset[int]:
+    """OSDs whose newest markOut/markIn record is a markOut that did not fail, and that are out
+    now (or whose markOut has not run yet): those count against ``maxOsdsOut``."""
+    newest: dict[int, RemediationView] = {}
+    for record in records:
+        osd = _osd_of(record)
+        if record.action not in ("markOut", "markIn") or osd is None:
+            continue
+        if record.result not in _OUT_RESULTS:
+            continue
+        if osd not in newest or record.started_at > newest[osd].started_at:
+            newest[osd] = record
+    return frozenset(
+        osd
+        for osd, record in newest.items()
+        if record.action == "markOut"
+        and (record.result is Result.PENDING or not osd_in.get(osd, True))
+    )
+
+
+def marked_out_by_caretaker(records: Iterable[RemediationView], osd: int) -> bool:
+    """Whether a markOut of this OSD by Caretaker ran (markIn acts only on such OSDs)."""
+    return any(
+        r.action == "markOut" and r.result in _OUT_RESULTS and _osd_of(r) == osd for r in records
+    )
+
+
+def _osd_of(record: RemediationView) -> int | None:
+    try:
+        return target_from_key(record.target).osd_id
+    except ValueError:
+        return None
+
+
+def ok_to_stop_answers(ceph: HealthCeph, osds: Iterable[int]) -> dict[int, OkToStop]:
+    """``ceph osd ok-to-stop`` for each OSD alone; an error counts as "no", with the error."""
+    answers: dict[int, OkToStop] = {}
+    for osd in sorted(osds):
+        if ceph.client is None:
+            answers[osd] = OkToStop(False, f"Ceph cannot be asked: {ceph.error}")
+            continue
+        try:
+            answer = ceph.client.ok_to_stop([osd])
+        except CephError as error:
+            answers[osd] = OkToStop(False, f"ok-to-stop failed: {error}")
+            continue
+        answers[osd] = OkToStop(answer.ok_to_stop, answer.describe())
+    return answers
+
+
+def maintenance_cover(services: Services) -> MaintenanceCover:
+    """Nodes and OSDs of every Maintenance in the watched namespaces that is working on them
+    (Preflight to RollingBack): their targets are left alone."""
+    settings = services.settings
+    scopes: tuple[str | None, ...] = (None,) if settings.all_namespaces else settings.namespaces
+    nodes: dict[str, str] = {}
+    osds: dict[int, str] = {}
+    for scope in scopes:
+        for item in list_custom(services.kube, "maintenances", scope):
+            meta = item.get("metadata") or {}
+            identity = f"{meta.get('namespace')}/{meta.get('name')}"
+            for record in status_from_dict(item.get("status")).nodes:
+                if record.phase not in ACTIVE_PHASES:
+                    continue
+                nodes[record.name] = identity
+                osds.update(dict.fromkeys(record.osds, identity))
+    return MaintenanceCover(nodes=nodes, osds=osds)

@@ -1,0 +1,185 @@
+"""Evaluates a HealthPolicy when it is due and carries out what the evaluation asks, in the order
+that makes a crash at any point safe (see ``domain.health.outputs``):
+
+1. create the Remediation records (a name that exists already is the dedup) and apply the
+   record updates; 2. write the status and its conditions, once; 3. post the Events;
+4. send the notifications and run the actions; 5. patch each record with its result.
+Then old records are pruned (``spec.remediationHistory``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from caretaker.clients.kube_api import KubeApiError
+from caretaker.clients.kube_custom import CustomRef, patch_status
+from caretaker.clients.kube_events import ObjectRef, post_event
+from caretaker.clients.kube_records import create_record, patch_record
+from caretaker.domain.conditions import merge_conditions
+from caretaker.domain.health.actions import kind_of
+from caretaker.domain.health.evaluation import evaluate, is_due
+from caretaker.domain.health.outputs import Evaluation
+from caretaker.domain.health.records import API_VERSION, RecordUpdate, record_body
+from caretaker.domain.health.spec import HealthPolicySpec
+from caretaker.domain.health.status import HealthPolicyStatus, Result, status_to_dict
+from caretaker.domain.health.world import HealthWorld
+from caretaker.handlers.health_actions import ActionContext, run_action
+from caretaker.handlers.health_bookkeeping import (
+    count_decisions,
+    count_result,
+    observe_round,
+    prune_records,
+)
+from caretaker.handlers.health_ceph import HealthCeph, open_health_ceph
+from caretaker.handlers.health_notify import Delivery, send_notification
+from caretaker.handlers.health_world import PolicyObject, build_world, read_policy
+from caretaker.handlers.services import Services
+from caretaker.metrics import reconcile_timer
+
+logger = logging.getLogger("caretaker.health")
+PLURAL = "healthpolicies"
+MIN_WAIT_SECONDS = 0.2
+
+
+@dataclass
+class HealthLoop:
+    """What one policy's loop keeps between rounds: the clients."""
+
+    services: Services
+    ceph: HealthCeph
+
+    def close(self) -> None:
+        self.ceph.close()
+
+
+def open_loop(services: Services) -> HealthLoop:
+    return HealthLoop(services, open_health_ceph(services))
+
+
+def health_round(loop: HealthLoop, body: Mapping[str, Any]) -> float:
+    """Evaluates the policy if it is due; returns the seconds to wait before the next round."""
+    policy = read_policy(body)
+    now = datetime.now(UTC)
+    status = policy.status
+    if due(policy, now):
+        with reconcile_timer("healthpolicy"):
+            status = evaluate_and_apply(loop, policy, now).status
+    return seconds_to_wait(loop.services, policy.spec, status, datetime.now(UTC))
+
+
+def due(policy: PolicyObject, now: datetime) -> bool:
+    """A changed spec is evaluated at once; an invalid one once per generation."""
+    if policy.observed_generation != policy.generation:
+        return True
+    return policy.spec is not None and is_due(policy.spec, policy.status, now)
+
+
+def seconds_to_wait(
+    services: Services,
+    spec: HealthPolicySpec | None,
+    status: HealthPolicyStatus,
+    now: datetime,
+) -> float:
+    """Until the next evaluation is due, but at most the reconcile interval (spec changes)."""
+    longest = services.settings.reconcile_interval
+    last = status.last_evaluation
+    if spec is None or last is None:
+        return longest
+    remaining = (last + spec.interval - now).total_seconds()
+    return max(MIN_WAIT_SECONDS, min(longest, remaining))
+
+
+def evaluate_and_apply(loop: HealthLoop, policy: PolicyObject, now: datetime) -> Evaluation:
+    world = build_world(loop.services, loop.ceph, policy, now)
+    evaluation = evaluate(world)
+    kube, namespace = loop.services.kube, policy.ref.namespace
+    for record in evaluation.records:  # 1
+        create_record(kube, record_body(record))
+    for update in evaluation.record_updates:
+        patch_record(kube, namespace, update.name, update.patch())
+    _write_status(loop, policy, evaluation, now)  # 2
+    _post_notes(loop, policy, evaluation)  # 3
+    _deliver(loop, policy, evaluation)  # 4, 5
+    _act(loop, world, evaluation)
+    count_decisions(policy.ref, evaluation)
+    observe_round(policy.ref, world, evaluation)
+    if policy.spec is not None:
+        prune_records(
+            kube,
+            policy=policy.ref,
+            spec=policy.spec,
+            status=evaluation.status,
+            records=world.remediations,
+            now=now,
+        )
+    return evaluation
+
+
+def _write_status(
+    loop: HealthLoop, policy: PolicyObject, evaluation: Evaluation, now: datetime
+) -> None:
+    previous = policy.raw_status.get("conditions") or []
+    document = status_to_dict(evaluation.status)
+    document["conditions"] = merge_conditions(
+        previous, evaluation.conditions, now, policy.generation
+    )
+    document["observedGeneration"] = policy.generation
+    ref = CustomRef(PLURAL, policy.ref.namespace, policy.ref.name)
+    patch_status(loop.services.kube, ref, document)
+
+
+def _post_notes(loop: HealthLoop, policy: PolicyObject, evaluation: Evaluation) -> None:
+    regarding = ObjectRef(
+        api_version=API_VERSION,
+        kind="HealthPolicy",
+        name=policy.ref.name,
+        namespace=policy.ref.namespace,
+        uid=policy.ref.uid or None,
+    )
+    for note in evaluation.notes:
+        try:
+            post_event(loop.services.kube, regarding, note.reason, note.message, note.type)  # type: ignore[arg-type]
+        except KubeApiError as error:
+            logger.warning("posting event %s failed: %s", note.reason, error)
+
+
+def _deliver(loop: HealthLoop, policy: PolicyObject, evaluation: Evaluation) -> None:
+    services = loop.services
+    delivery = Delivery(services.kube, policy.ref.namespace, services.pagerduty_events_url)
+    for notification in evaluation.notifications:
+        outcome = send_notification(delivery, notification)
+        action = "notify" if notification.record_name else "resolve"
+        result = Result.SUCCEEDED if outcome.ok else Result.FAILED
+        count_result(policy.ref, notification.rule, action, result)
+        if not outcome.ok:
+            logger.warning("%s/%s: %s", policy.ref.namespace, policy.ref.name, outcome.message)
+        if notification.record_name:
+            _report(loop, policy.ref.namespace, notification.record_name, result, outcome.message)
+
+
+def _act(loop: HealthLoop, world: HealthWorld, evaluation: Evaluation) -> None:
+    ctx = ActionContext(
+        kube=loop.services.kube,
+        ceph=loop.ceph,
+        policy=world.policy,
+        rook_namespace=loop.services.settings.rook_namespace,
+        records=world.remediations,
+    )
+    for planned in evaluation.actions:
+        outcome = run_action(ctx, planned)
+        result = planned.success_result if outcome.ok else Result.FAILED
+        count_result(world.policy, planned.rule, kind_of(planned.action), result)
+        _report(loop, world.policy.namespace, planned.record_name, result, outcome.message)
+
+
+def _report(loop: HealthLoop, namespace: str, name: str, result: Result, message: str) -> None:
+    """5: the step's result on its record (finishedAt starts a verification's clock)."""
+    update = RecordUpdate(name, result, message, datetime.now(UTC))
+    try:
+        patch_record(loop.services.kube, namespace, name, update.patch())
+    except KubeApiError as error:  # the step times out as Failed if this is never written
+        logger.warning("recording the result of %s failed: %s", name, error)

@@ -1,0 +1,132 @@
+"""Sends a HealthPolicy notification (trigger or resolve) to each of its receivers.
+
+Credentials (PagerDuty routing keys, Slack webhook URLs, webhook URLs kept in Secrets) are read
+from Secrets in the policy's namespace at send time, travel as ``Secret`` values and never
+reach a log, an Event, a record or the status; failure texts come from the notify clients,
+which redact them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kubernetes.client import ApiClient
+
+from caretaker.clients.kube_secrets import SecretUnavailable, read_secret_value
+from caretaker.clients.notify import (
+    DeliveryFailed,
+    PagerDutyClient,
+    RetryPolicy,
+    Secret,
+    SlackClient,
+    WebhookClient,
+    check_severity,
+    pagerduty_severity,
+    webhook_event,
+)
+from caretaker.clients.notify import Notification as Message
+from caretaker.domain.health.notify_spec import (
+    PagerDutyReceiver,
+    Receiver,
+    SlackReceiver,
+    WebhookReceiver,
+)
+from caretaker.domain.health.outputs import Notification, NotificationEvent
+from caretaker.domain.health.refs import SecretKeyRef
+
+NOTIFY_RETRY = RetryPolicy(max_attempts=3, max_total_seconds=10.0)
+NOTIFY_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where a policy's notifications go from: its namespace (for Secrets) and endpoints."""
+
+    kube: ApiClient
+    namespace: str
+    pagerduty_url: str
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    ok: bool
+    message: str
+
+
+def send_notification(delivery: Delivery, notification: Notification) -> SendOutcome:
+    """Sends to every receiver; ok only when every one accepted it."""
+    sent: list[str] = []
+    failed: list[str] = []
+    for receiver in notification.receivers:
+        try:
+            _send_one(delivery, receiver, notification)
+        except (DeliveryFailed, SecretUnavailable, ValueError) as error:
+            failed.append(f"{receiver.name}: {error}")
+            continue
+        sent.append(receiver.name)
+    what = str(notification.event)
+    parts = [f"{what} sent to {', '.join(sent)}"] if sent else []
+    parts += [f"{what} failed for {'; '.join(failed)}"] if failed else []
+    return SendOutcome(not failed, "; ".join(parts) or "no receivers")
+
+
+def _send_one(delivery: Delivery, receiver: Receiver, notification: Notification) -> None:
+    config = receiver.config
+    if isinstance(config, PagerDutyReceiver):
+        key = _secret(delivery, config.routing_key)
+        _pagerduty(delivery, key, notification)
+    elif isinstance(config, SlackReceiver):
+        url = _secret(delivery, config.webhook_url)
+        SlackClient(url, timeout=NOTIFY_TIMEOUT, retry=NOTIFY_RETRY).notify(_message(notification))
+    else:
+        _webhook(delivery, receiver.name, config, notification)
+
+
+def _pagerduty(delivery: Delivery, key: Secret, notification: Notification) -> None:
+    client = PagerDutyClient(
+        key, url=delivery.pagerduty_url, timeout=NOTIFY_TIMEOUT, retry=NOTIFY_RETRY
+    )
+    if notification.event is NotificationEvent.RESOLVE:
+        client.resolve(notification.dedup_key)
+        return
+    client.trigger(
+        notification.summary,
+        source=notification.target.node_name or notification.target.key,
+        severity=pagerduty_severity(check_severity(str(notification.severity))),
+        dedup_key=notification.dedup_key,
+        component=notification.target.key,
+        group=notification.details.get("policy") or delivery.namespace,
+        class_=notification.rule,
+        custom_details=dict(notification.details),
+    )
+
+
+def _webhook(
+    delivery: Delivery, name: str, config: WebhookReceiver, notification: Notification
+) -> None:
+    url: str | Secret = config.url
+    if config.url_secret is not None:
+        url = _secret(delivery, config.url_secret)
+    client = WebhookClient(
+        url, name=name, headers=dict(config.headers), timeout=NOTIFY_TIMEOUT, retry=NOTIFY_RETRY
+    )
+    client.send(webhook_event(_message(notification)), idempotency_key=notification.key)
+
+
+def _message(notification: Notification) -> Message:
+    """The receiver-neutral message the Slack and webhook clients render."""
+    return Message(
+        key=notification.dedup_key,
+        title=f"{notification.rule} on {notification.target.key}",
+        summary=notification.summary,
+        severity=check_severity(str(notification.severity)),
+        rule=notification.rule,
+        target=notification.target.key,
+        value=notification.details.get("value"),
+        resolved=notification.event is NotificationEvent.RESOLVE,
+        details=dict(notification.details),
+    )
+
+
+def _secret(delivery: Delivery, ref: SecretKeyRef) -> Secret:
+    return read_secret_value(delivery.kube, delivery.namespace, ref.name, ref.key)
