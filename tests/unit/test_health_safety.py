@@ -240,3 +240,12 @@ def test_an_action_that_cannot_act_on_the_target_is_skipped() -> None:
     assert fleet.actions == []
     assert fleet.record_results() == {"restartOsd#0": "Skipped", "notify#1": "Succeeded"}
     assert fleet.sent_events()[0][1] == 'series/{ceph_daemon="mgr.x"}'
+
+
+def test_a_stale_down_reading_never_touches_an_osd_ceph_reports_up() -> None:
+    fleet = Fleet(restart_heals=False)
+    fleet.outcomes["osd-down"] = QueryOk((fleet.osd_sample(3),))  # Prometheus lags Ceph
+    until(fleet, timedelta(minutes=25))
+    assert fleet.actions == []  # no restart, no markOut of an OSD that is up
+    assert hold_of(fleet, 3) == HoldReason.CEPH_SAYS_UP
+    assert fleet.sent  # the page still goes: a person may look

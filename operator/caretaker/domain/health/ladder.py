@@ -16,6 +16,7 @@ from caretaker.domain.health.actions import LadderStep, Notify, describe, target
 from caretaker.domain.health.context import EvalContext
 from caretaker.domain.health.keys import dedup_key
 from caretaker.domain.health.outputs import Notification, NotificationEvent, Outputs, PlannedAction
+from caretaker.domain.health.presets import OSD_DOWN_PRESETS
 from caretaker.domain.health.reasons import HealthReason, HoldReason
 from caretaker.domain.health.records import (
     RemediationRecord,
@@ -23,7 +24,7 @@ from caretaker.domain.health.records import (
     RuleFacts,
     build_record,
 )
-from caretaker.domain.health.safety import Budget, Held, disruptive_hold
+from caretaker.domain.health.safety import Budget, Held, ceph_says_up, disruptive_hold
 from caretaker.domain.health.spec import RuleSpec
 from caretaker.domain.health.status import IN_FLIGHT, Hold, Result, StepRun, TargetStatus
 from caretaker.domain.health.text import details, summary
@@ -162,6 +163,8 @@ def _start(attempt: Attempt, budget: Budget) -> Climb | Held:
         return _finished(attempt, Result.SKIPPED, skip, budget)
     if step.disruptive:
         held = disruptive_hold(step, item.target, ctx, budget)
+        if held is None and attempt.rule.preset in OSD_DOWN_PRESETS:
+            held = ceph_says_up(item.target, ctx.ceph)
         if held is not None:
             return held
     if ctx.spec.dry_run:

@@ -174,3 +174,7 @@ _PRESETS = (
 )
 
 PRESETS: Mapping[str, RulePreset] = {preset.name: preset for preset in _PRESETS}
+
+# Rules whose target is an OSD that should be down: a disruptive step on one waits while Ceph
+# itself (fresher than the last scrape) already reports the OSD up again.
+OSD_DOWN_PRESETS = frozenset({"OsdDown"})

@@ -48,5 +48,6 @@ class HoldReason:
     MAX_OSDS_OUT = "MaxOsdsOut"
     OK_TO_STOP_UNKNOWN = "OkToStopUnknown"
     NOT_OK_TO_STOP = "NotOkToStop"
+    CEPH_SAYS_UP = "CephSaysUp"
     TARGET_MISMATCH = "TargetMismatch"
     WAITING_FOR_PREVIOUS = "WaitingForPreviousStep"

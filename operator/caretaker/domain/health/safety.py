@@ -120,6 +120,17 @@ def disruptive_hold(
     return None
 
 
+def ceph_says_up(target: Target, ceph: CephReadings | None) -> Held | None:
+    """For a rule about an OSD being down: Ceph (fresher than a scrape) says it is up again."""
+    osd = target.osd_id
+    if ceph is None or osd is None or not ceph.osd_up.get(osd, False):
+        return None
+    return Held(
+        HoldReason.CEPH_SAYS_UP,
+        f"Ceph reports {target.name} up again (Prometheus lags): not acting on stale data",
+    )
+
+
 def _ok_to_stop_hold(target: Target, ok_to_stop: Mapping[int, OkToStop]) -> Held | None:
     osd = target.osd_id
     answer = ok_to_stop.get(osd) if osd is not None else None
