@@ -106,7 +106,7 @@ STALLED = [
         {"rules": [_rule("r", ALWAYS, actions=[{"after": "0s", "notify": {"receivers": ["x"]}}])]},
         "spec.rules[0].actions[0].notify.receivers[0]: no receiver named 'x'",
     ),
-    ({"interval": "5s", "rules": [_rule("r", ALWAYS)]}, "spec.interval: must be at least 10s"),
+    ({"interval": "500ms", "rules": [_rule("r", ALWAYS)]}, "spec.interval: must be at least 1s"),
     (
         {"rules": [_rule("r", ALWAYS, actions=[{"after": "0s", "markOut": {}}])]},
         "markOut acts on an OSD",

@@ -206,7 +206,7 @@ BAD_SPECS: list[tuple[str, dict[str, Any], str, str]] = [
     ("no-rules", {"rules": []}, "spec.rules", "at least one rule"),
     ("unknown-top", spec(dryrun=True), "spec.dryrun", "unknown field"),
     ("interval-garbage", spec(interval="30 s"), "spec.interval", "e.g. 90s"),
-    ("interval-short", spec(interval="5s"), "spec.interval", "at least 10s"),
+    ("interval-short", spec(interval="500ms"), "spec.interval", "at least 1s"),
     ("dry-run-string", spec(dryRun="yes"), "spec.dryRun", "true or false"),
     ("rule-not-object", {"rules": ["OsdDown"]}, "spec.rules[0]", "must be an object"),
     ("rule-no-name", {"rules": [{"preset": "OsdDown"}]}, "spec.rules[0].name", "required"),

@@ -23,7 +23,7 @@ from caretaker.domain.validation import FieldError, SpecReader
 
 _RULE_NAME = re.compile(r"^[A-Za-z]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$")  # also a label value
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-MIN_INTERVAL = timedelta(seconds=10)
+MIN_INTERVAL = timedelta(seconds=1)
 DEFAULT_COOLDOWN = timedelta(minutes=30)
 DEFAULT_STALE_AFTER = timedelta(minutes=5)
 
