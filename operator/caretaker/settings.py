@@ -30,6 +30,7 @@ class Settings:
     lease_seconds: int = 900
     reconcile_interval: float = 10.0
     failure_domain_type: str = "host"  # CRUSH bucket type that is one failure domain
+    pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -105,6 +106,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="CRUSH bucket type of one failure domain (host, rack, ...)",
     )
     parser.add_argument(
+        "--pagerduty-events-url",
+        default=_env("PAGERDUTY_EVENTS_URL", Settings.pagerduty_events_url),
+        help="PagerDuty Events API v2 endpoint (a proxy, or a test receiver)",
+    )
+    parser.add_argument(
         "--reconcile-interval", type=float, default=float(_env("RECONCILE_INTERVAL", "10") or 10)
     )
 
@@ -141,4 +147,5 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         lease_namespace=args.lease_namespace,
         reconcile_interval=args.reconcile_interval,
         failure_domain_type=args.failure_domain_type,
+        pagerduty_events_url=args.pagerduty_events_url,
     )

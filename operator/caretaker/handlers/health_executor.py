@@ -149,7 +149,7 @@ def _post_notes(loop: HealthLoop, policy: PolicyObject, evaluation: Evaluation) 
 
 def _deliver(loop: HealthLoop, policy: PolicyObject, evaluation: Evaluation) -> None:
     services = loop.services
-    delivery = Delivery(services.kube, policy.ref.namespace, services.pagerduty_events_url)
+    delivery = Delivery(services.kube, policy.ref.namespace, services.settings.pagerduty_events_url)
     for notification in evaluation.notifications:
         outcome = send_notification(delivery, notification)
         action = "notify" if notification.record_name else "resolve"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import kopf
@@ -31,8 +32,29 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.execution.max_workers = 32
 
 
-def _fresh(services: Services, name: str, namespace: str) -> dict[str, Any] | None:
-    return get_custom(services.kube, CustomRef("maintenances", namespace, name))
+def _fresh(services: Services, plural: str, name: str, namespace: str) -> dict[str, Any] | None:
+    return get_custom(services.kube, CustomRef(plural, namespace, name))
+
+
+def _rounds(
+    stopped: kopf.DaemonStopped,
+    fetch: Callable[[], dict[str, Any] | None],
+    one_round: Callable[[dict[str, Any]], float],
+    error_wait: float,
+    logger: kopf.Logger,
+) -> None:
+    """Runs rounds on the freshest object (one GET each) until it is gone or being deleted, or
+    the operator stops; each round says how long to wait before the next."""
+    while not stopped:
+        body = fetch()
+        if body is None or body["metadata"].get("deletionTimestamp"):
+            return
+        try:
+            wait = one_round(body)
+        except Exception:
+            logger.exception("round failed; retrying")
+            wait = error_wait
+        stopped.wait(wait)
 
 
 @kopf.daemon(*MAINTENANCES, cancellation_backoff=1.0)
@@ -47,20 +69,23 @@ def maintenance_loop(
     """Reconciles one Maintenance until it is deleted or the operator stops."""
     assert namespace is not None  # Maintenance is namespaced
     services: Services = memo.services
+    interval = services.settings.reconcile_interval
+
+    def one_round(body: dict[str, Any]) -> float:
+        with reconcile_timer("maintenance"):
+            progressed = reconcile_once(services, body).progressed
+        return FAST_REQUEUE_SECONDS if progressed else interval
+
     done = threading.Event()
     memo.loop_done = done
     try:
-        while not stopped:
-            body = _fresh(services, name, namespace)
-            if body is None or body["metadata"].get("deletionTimestamp"):
-                return
-            try:
-                with reconcile_timer("maintenance"):
-                    busy = reconcile_once(services, body).progressed
-            except Exception:
-                logger.exception("reconcile failed; retrying")
-                busy = False
-            stopped.wait(FAST_REQUEUE_SECONDS if busy else services.settings.reconcile_interval)
+        _rounds(
+            stopped,
+            lambda: _fresh(services, "maintenances", name, namespace),
+            one_round,
+            interval,
+            logger,
+        )
     finally:
         done.set()
 
@@ -74,7 +99,7 @@ def maintenance_cleanup(name: str, namespace: str | None, memo: Any, **_: Any) -
     if loop_done is not None:
         loop_done.wait(60)  # never race the reconcile loop's last action
     for _round in range(CLEANUP_ROUNDS):
-        body = _fresh(services, name, namespace)
+        body = _fresh(services, "maintenances", name, namespace)
         if body is None:
             return
         with reconcile_timer("maintenance"):
@@ -103,16 +128,13 @@ def healthpolicy_loop(
     services: Services = memo.services
     loop = open_loop(services)
     try:
-        while not stopped:
-            body = get_custom(services.kube, CustomRef("healthpolicies", namespace, name))
-            if body is None or body["metadata"].get("deletionTimestamp"):
-                return
-            try:
-                wait = health_round(loop, body)
-            except Exception:
-                logger.exception("evaluation failed; retrying")
-                wait = services.settings.reconcile_interval
-            stopped.wait(wait)
+        _rounds(
+            stopped,
+            lambda: _fresh(services, "healthpolicies", name, namespace),
+            lambda body: health_round(loop, body),
+            services.settings.reconcile_interval,
+            logger,
+        )
     finally:
         loop.close()
         forget_policy(namespace, name)
