@@ -38,8 +38,11 @@ say "Starting the operator (caretaker run), logs in $STATE/operator.log"
 $BIN/caretaker run --namespace storage-ops --log-format json --liveness http://127.0.0.1:26080/healthz \
   --metrics-port 26095 --reconcile-interval 1 --lease-namespace caretaker-system \
   --ceph-conf "$STATE/ceph/ceph.conf" --ceph-keyring "$STATE/ceph/keyring" \
-  --prometheus-url "$(cat "$STATE/prometheus/url")" > "$STATE/operator.log" 2>&1 &
+  --prometheus-url "$(cat "$STATE/prometheus/url")" \
+  --pagerduty-events-url http://127.0.0.1:26077/pagerduty > "$STATE/operator.log" 2>&1 &
 echo $! > "$STATE/operator.pid"
+$BIN/python hack/demo_receiver.py 26077 "$STATE" > "$STATE/receiver.log" 2>&1 &
+echo $! > "$STATE/receiver.pid"
 until curl -fs http://127.0.0.1:26080/healthz >/dev/null; do sleep 0.2; done
 
 say "A workload pod on ct-node-a, then: kubectl apply -f examples/maintenance-fans.yaml"
@@ -75,4 +78,21 @@ ceph_ health
 kubectl get nodes
 kubectl get events -n storage-ops --field-selector involvedObject.name=fans-ct-node-a \
   --sort-by=.metadata.resourceVersion -o custom-columns=REASON:.reason,MESSAGE:.message
+say "HealthPolicy: kubectl apply -f examples/healthpolicy-demo.yaml (page, then automation)"
+kubectl create secret generic pagerduty -n storage-ops --from-literal=routing-key=demo-key >/dev/null
+kubectl apply -f examples/healthpolicy-demo.yaml
+until [[ $(kubectl get hp osds -n storage-ops -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}') == True ]]; do sleep 0.5; done
+kubectl get healthpolicy -n storage-ops
+osd=$(awk '$2=="ct-node-b"{print $1}' "$STATE/ceph/hosts")
+say "osd.$osd dies (no Maintenance covers it): Caretaker pages, then calls the automation"
+hack/testbed/ceph.sh kill-osd "$STATE" "$osd"
+deadline=$((SECONDS + 120))
+until grep -q "PAGERDUTY resolve" "$STATE/receiver.log"; do
+  (( SECONDS < deadline )) || { echo "no resolve within 120 s"; cat "$STATE/receiver.log"; exit 1; }
+  sleep 0.5
+done
+cat "$STATE/receiver.log"
+kubectl get maintenance,healthpolicy,remediation -n storage-ops
+kubectl get remediation -n storage-ops -o custom-columns=RULE:.spec.rule,ACTION:.spec.action,RESULT:.status.result,DETECT:.status.timeToDetectSeconds,RECOVER:.status.timeToRecoverSeconds
+ceph_ health
 say "Done. 'make demo-down' stops everything."
