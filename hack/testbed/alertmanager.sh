@@ -22,16 +22,6 @@ LOGFILE=$DIR/alertmanager.log
 URL=http://127.0.0.1:$PORT
 PROM_SD=$STATE/prometheus/alertmanagers
 
-# Debian's package may have started its own Alertmanager (:9093, gossip on :9094).
-stop_debian_service() {
-  local name=$1 pidfile=/run/prometheus/$1.pid pid
-  stop_pidfile "$pidfile"
-  for pid in $(pgrep -x -u prometheus "$name" 2>/dev/null || true); do
-    log "stopping Debian's system $name (pid $pid)"
-    kill "$pid" 2>/dev/null || true
-  done
-}
-
 is_running() { [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 is_ready() { curl -fsS --max-time 2 "$URL/-/ready" >/dev/null 2>&1; }
 ready_or_dead() { is_ready || ! is_running; }

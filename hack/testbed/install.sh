@@ -12,9 +12,8 @@ PACKAGES=(
 apt_install "${PACKAGES[@]}"
 # Debian's packages may have started services (as their own users); none may hold our ports.
 # The testbed's own daemons run as the invoking user and are left alone.
-for svc in etcd:etcd prometheus:prometheus prometheus-alertmanager:prometheus; do
-  name=${svc%%:*} user=${svc##*:}
-  id "$user" >/dev/null 2>&1 && pkill -u "$user" -x "$name" 2>/dev/null || true
-done
+stop_debian_service prometheus
+stop_debian_service prometheus-alertmanager
+if id etcd >/dev/null 2>&1; then pkill -u etcd -x etcd 2>/dev/null || true; fi
 "$TESTBED_DIR/kube-apiserver-build.sh"
 log "install complete"

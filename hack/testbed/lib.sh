@@ -64,3 +64,14 @@ stop_pidfile() {
   fi
   rm -f "$pidfile"
 }
+
+# stop_debian_service NAME: a Debian package may have started its own daemon (as user
+# prometheus, on the default ports); it must not run next to the testbed's.
+stop_debian_service() {
+  local name=$1 pidfile=/run/prometheus/$1.pid pid
+  stop_pidfile "$pidfile"
+  for pid in $(pgrep -x -u prometheus "$name" 2>/dev/null || true); do
+    log "stopping Debian's system $name (pid $pid)"
+    kill "$pid" 2>/dev/null || true
+  done
+}

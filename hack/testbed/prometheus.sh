@@ -23,16 +23,6 @@ PIDFILE=$DIR/prometheus.pid
 LOGFILE=$DIR/prometheus.log
 URL=http://127.0.0.1:$PORT
 
-# Debian's package may have started its own Prometheus (0.0.0.0:9090); it must not run here.
-stop_debian_service() {
-  local name=$1 pidfile=/run/prometheus/$1.pid pid
-  stop_pidfile "$pidfile"
-  for pid in $(pgrep -x -u prometheus "$name" 2>/dev/null || true); do
-    log "stopping Debian's system $name (pid $pid)"
-    kill "$pid" 2>/dev/null || true
-  done
-}
-
 is_running() { [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 is_ready() { curl -fsS --max-time 2 "$URL/-/ready" >/dev/null 2>&1; }
 
