@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from caretaker.domain.health.targets import Target, target_from_key
@@ -113,8 +114,13 @@ class RuleStatus:
     targets: tuple[TargetStatus, ...] = ()
     untracked: int = 0  # targets returned beyond the cap, not tracked
 
+    @cached_property
+    def _targets_by_key(self) -> dict[str, TargetStatus]:
+        return {t.target.key: t for t in self.targets}
+
     def target(self, key: str) -> TargetStatus | None:
-        return next((t for t in self.targets if t.target.key == key), None)
+        """The tracked target with this key (an index: rules may return thousands of series)."""
+        return self._targets_by_key.get(key)
 
 
 @dataclass(frozen=True)
