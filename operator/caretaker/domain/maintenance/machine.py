@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 
 from caretaker.domain.conditions import Condition, kstatus
 from caretaker.domain.maintenance.actions import Action
-from caretaker.domain.maintenance.node import NodeContext, advance, rolling_back
+from caretaker.domain.maintenance.context import NodeContext
+from caretaker.domain.maintenance.node import advance, rolling_back
 from caretaker.domain.maintenance.spec import MaintenanceSpec
 from caretaker.domain.maintenance.status import (
     ACTIVE_PHASES,

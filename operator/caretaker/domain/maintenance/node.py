@@ -8,88 +8,30 @@ Transitions follow what is observed in the world, never what an action is assume
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from caretaker.domain import ceph_gates
 from caretaker.domain.drain import describe_drain, plan_drain
 from caretaker.domain.durations import format_duration
 from caretaker.domain.maintenance.actions import (
     AcquireLease,
-    Action,
     Cordon,
     EvictPods,
     ReleaseLease,
-    SetNoout,
     Uncordon,
-    UnsetNoout,
 )
-from caretaker.domain.maintenance.spec import HoldMode, MaintenanceSpec, NooutScope
-from caretaker.domain.maintenance.status import NodePhase, NodeRecord, NooutRecord, NooutState
-from caretaker.domain.maintenance.world import CephView, World
+from caretaker.domain.maintenance.context import NodeContext, NodeStep, wait
+from caretaker.domain.maintenance.hold import hold_hint, released, went_away
+from caretaker.domain.maintenance.noout import (
+    noout_action,
+    noout_label,
+    noout_present,
+    plan_noout,
+)
+from caretaker.domain.maintenance.spec import HoldMode
+from caretaker.domain.maintenance.status import NodePhase, NodeRecord, NooutState
+from caretaker.domain.maintenance.world import CephView
 from caretaker.domain.reasons import NORMAL, WARNING, Note, Reason
-
-
-@dataclass(frozen=True)
-class NodeStep:
-    record: NodeRecord
-    action: Action | None = None
-    notes: tuple[Note, ...] = ()
-
-
-@dataclass(frozen=True)
-class NodeContext:
-    world: World
-    spec: MaintenanceSpec
-    may_start: bool = True  # the window still admits starting this node
-    window_message: str = ""
-    # node -> other active nodes of its failure domain (their absence keeps PGs degraded)
-    domain_peers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-
-    def lease_ours(self, node: str) -> bool:
-        lease = self.world.leases.get(node)
-        return lease is not None and lease.holder == self.world.identity and not lease.expired
-
-    def lease_other(self, node: str) -> str | None:
-        lease = self.world.leases.get(node)
-        if lease and lease.holder and lease.holder != self.world.identity and not lease.expired:
-            return lease.holder
-        return None
-
-
-def _wait(record: NodeRecord, message: str, *notes: Note) -> NodeStep:
-    return NodeStep(record.with_(message=message), None, notes)
-
-
-def noout_present(noout: NooutRecord, ceph: CephView) -> bool:
-    if noout.scope == NooutScope.HOST:
-        return noout.bucket in ceph.noout_buckets
-    return set(noout.osds) <= ceph.noout_osds
-
-
-def plan_noout(record: NodeRecord, spec: MaintenanceSpec, ceph: CephView) -> NooutRecord | None:
-    """What noout this node needs, and whether someone else already set it (then it is not ours)."""
-    if spec.ceph.noout == NooutScope.NONE or not record.osds:
-        return None
-    if spec.ceph.noout == NooutScope.HOST:
-        bucket = ceph.osd_host_bucket.get(record.osds[0], record.name)
-        state = NooutState.PREEXISTING if bucket in ceph.noout_buckets else NooutState.INTENDED
-        return NooutRecord(scope="host", bucket=bucket, state=state)
-    missing = tuple(i for i in record.osds if i not in ceph.noout_osds)
-    if not missing:
-        return NooutRecord(scope="osd", osds=record.osds, state=NooutState.PREEXISTING)
-    return NooutRecord(scope="osd", osds=missing, state=NooutState.INTENDED)
-
-
-def _noout_action(noout: NooutRecord, node: str, *, lift: bool) -> Action:
-    kind = UnsetNoout if lift else SetNoout
-    return kind(node=node, osds=noout.osds, bucket=noout.bucket)
-
-
-def _noout_label(noout: NooutRecord) -> str:
-    if noout.scope == NooutScope.HOST:
-        return f"host {noout.bucket}"
-    return ", ".join(f"osd.{i}" for i in noout.osds)
 
 
 def preflight(record: NodeRecord, ctx: NodeContext) -> NodeStep:
@@ -97,16 +39,16 @@ def preflight(record: NodeRecord, ctx: NodeContext) -> NodeStep:
     if not ctx.may_start:
         if ctx.lease_ours(name):
             return NodeStep(record, ReleaseLease(name))
-        return _wait(record.with_(phase=NodePhase.PENDING, started_at=None), ctx.window_message)
+        return wait(record.with_(phase=NodePhase.PENDING, started_at=None), ctx.window_message)
     ceph = world.ceph
     if ceph is None:
-        return _wait(record, f"waiting: Ceph unreachable ({world.ceph_error})")
+        return wait(record, f"waiting: Ceph unreachable ({world.ceph_error})")
     for verdict in _gate_verdicts(record, ctx, ceph):
         if not verdict.holds:
-            return _wait(record, f"waiting for gate: {verdict.reason}")
+            return wait(record, f"waiting for gate: {verdict.reason}")
     holder = ctx.lease_other(name)
     if holder:
-        return _wait(record, f"waiting: node {name} is held by {holder} (Lease)")
+        return wait(record, f"waiting: node {name} is held by {holder} (Lease)")
     if not ctx.lease_ours(name):
         return NodeStep(record.with_(message="taking the node's Lease"), AcquireLease(name))
     noout = plan_noout(record, spec, ceph)
@@ -149,9 +91,9 @@ def draining(record: NodeRecord, ctx: NodeContext, *notes: Note) -> NodeStep:
         return fail(record, ctx, f"node {name} disappeared during the drain")
     if record.noout and record.noout.state == NooutState.INTENDED:
         if world.ceph is None:
-            return _wait(record, f"waiting: Ceph unreachable ({world.ceph_error})", *notes)
+            return wait(record, f"waiting: Ceph unreachable ({world.ceph_error})", *notes)
         if not noout_present(record.noout, world.ceph):
-            return NodeStep(record, _noout_action(record.noout, name, lift=False), notes)
+            return NodeStep(record, noout_action(record.noout, name, lift=False), notes)
         noout = replace(record.noout, state=NooutState.SET, set_at=world.now)
         record = record.with_(noout=noout)
         notes = (
@@ -159,7 +101,7 @@ def draining(record: NodeRecord, ctx: NodeContext, *notes: Note) -> NodeStep:
             Note(
                 NORMAL,
                 Reason.NOOUT_SET,
-                f"noout set on {_noout_label(noout)} for node {name}",
+                f"noout set on {noout_label(noout)} for node {name}",
             ),
         )
     if not view.unschedulable:
@@ -191,67 +133,15 @@ def draining(record: NodeRecord, ctx: NodeContext, *notes: Note) -> NodeStep:
     prepared = record.with_(
         phase=NodePhase.IN_MAINTENANCE,
         prepared_at=world.now,
-        message=f"node {name} is ready for maintenance; {_hold_hint(ctx)}",
+        message=f"node {name} is ready for maintenance; {hold_hint(ctx)}",
     )
     note = Note(
         NORMAL,
         Reason.NODE_IN_MAINTENANCE,
         f"Node {name} is ready for maintenance ({record.pods_evicted} pods evicted, "
-        f"noout: {_noout_label(record.noout) if record.noout else 'none'})",
+        f"noout: {noout_label(record.noout) if record.noout else 'none'})",
     )
     return NodeStep(prepared, None, (*notes, note))
-
-
-def _hold_hint(ctx: NodeContext) -> str:
-    hold = ctx.spec.hold
-    if hold.mode == HoldMode.DURATION and hold.duration:
-        return f"continuing after {format_duration(hold.duration)}"
-    if hold.mode == HoldMode.AUTO:
-        return "continuing once its OSDs have gone down and are back up (or on release)"
-    return "release it with spec.release or the annotation caretaker.dev/release"
-
-
-def released_by_team(record: NodeRecord, ctx: NodeContext) -> bool:
-    """spec.release or the caretaker.dev/release annotation names the node (or "*")."""
-    annotated = {v.strip() for v in ctx.world.release_annotation.split(",") if v.strip()}
-    wanted = set(ctx.spec.release) | annotated
-    return record.name in wanted or "*" in wanted
-
-
-def went_away(record: NodeRecord, ctx: NodeContext) -> bool:
-    """The node's OSDs are down or the node is NotReady: the work (e.g. a reboot) has begun."""
-    view, ceph = ctx.world.nodes.get(record.name), ctx.world.ceph
-    if view is not None and view.ready is False:
-        return True
-    return ceph is not None and not ceph_gates.osds_up(record.osds, ceph.osd_up).holds
-
-
-def released(record: NodeRecord, ctx: NodeContext) -> tuple[bool, str]:
-    """Whether the hold on a prepared node is over, and if not, what it waits for.
-
-    A release by the team ends any hold. ``auto`` ends once the node has gone away (OSDs down
-    or NotReady) and come back; ``duration`` after the time; ``hold.duration`` is also the
-    minimum for ``auto``.
-    """
-    world, hold, name = ctx.world, ctx.spec.hold, record.name
-    if released_by_team(record, ctx):
-        return True, ""
-    held_for = world.now - (record.prepared_at or world.now)
-    if hold.mode == HoldMode.MANUAL:
-        return False, _hold_hint(ctx)
-    if hold.duration and held_for < hold.duration:
-        return False, f"held for {format_duration(held_for)} of {format_duration(hold.duration)}"
-    if hold.mode == HoldMode.AUTO:
-        if not record.went_away:
-            return False, f"waiting for node {name} to go down for its work, or a release"
-        view = world.nodes.get(name)
-        if view is not None and view.ready is False:
-            return False, f"waiting for node {name} to be Ready"
-        if world.ceph is None:
-            return False, f"waiting: Ceph unreachable ({world.ceph_error})"
-        verdict = ceph_gates.osds_up(record.osds, world.ceph.osd_up)
-        return verdict.holds, verdict.reason
-    return True, ""
 
 
 def in_maintenance(record: NodeRecord, ctx: NodeContext) -> NodeStep:
@@ -260,11 +150,11 @@ def in_maintenance(record: NodeRecord, ctx: NodeContext) -> NodeStep:
         timeout = ctx.spec.ceph.noout_timeout
         if world.now - noout.set_at >= timeout and world.ceph is not None:
             if noout_present(noout, world.ceph):
-                return NodeStep(record, _noout_action(noout, name, lift=True))
+                return NodeStep(record, noout_action(noout, name, lift=True))
             note = Note(
                 WARNING,
                 Reason.NOOUT_EXPIRED,
-                f"noout on {_noout_label(noout)} lifted after nooutTimeout "
+                f"noout on {noout_label(noout)} lifted after nooutTimeout "
                 f"{format_duration(timeout)}: Ceph may now restore redundancy",
             )
             record = record.with_(noout=replace(noout, state=NooutState.EXPIRED))
@@ -273,7 +163,7 @@ def in_maintenance(record: NodeRecord, ctx: NodeContext) -> NodeStep:
         record = record.with_(went_away=True)
     done, why = released(record, ctx)
     if not done:
-        return _wait(record, f"node {name} in maintenance: {why}")
+        return wait(record, f"node {name} in maintenance: {why}")
     note = Note(NORMAL, Reason.NODE_RELEASED, f"Node {name} released; restoring it")
     return restoring(
         record.with_(phase=NodePhase.RESTORING, released_at=world.now, message="restoring"),
@@ -291,7 +181,7 @@ def restoring(record: NodeRecord, ctx: NodeContext, *notes: Note) -> NodeStep:
         record = record.with_(cordoned_by_us=False)
         notes = (*notes, Note(NORMAL, Reason.UNCORDONED, f"Node {name} uncordoned"))
     if world.ceph is None:
-        return _wait(record, f"waiting: Ceph unreachable ({world.ceph_error})", *notes)
+        return wait(record, f"waiting: Ceph unreachable ({world.ceph_error})", *notes)
     elapsed = world.now - (record.released_at or world.now)
     timeout = spec.ceph.restore_timeout
     for verdict in (ceph_gates.osds_up(record.osds, world.ceph.osd_up),):
@@ -302,7 +192,7 @@ def restoring(record: NodeRecord, ctx: NodeContext, *notes: Note) -> NodeStep:
                     ctx,
                     f"{verdict.reason} for longer than restoreTimeout {format_duration(timeout)}",
                 )
-            return _wait(record, f"restoring {name}: {verdict.reason}", *notes)
+            return wait(record, f"restoring {name}: {verdict.reason}", *notes)
     step = _lift_noout(record, ctx, notes)
     if step.action is not None:
         return step
@@ -320,7 +210,7 @@ def restoring(record: NodeRecord, ctx: NodeContext, *notes: Note) -> NodeStep:
                 ctx,
                 f"{pgs.reason} for longer than restoreTimeout {format_duration(timeout)}",
             )
-        return _wait(record, f"restoring {name}: {pgs.reason}", *notes)
+        return wait(record, f"restoring {name}: {pgs.reason}", *notes)
     if ctx.lease_ours(name):
         return NodeStep(
             record.with_(message="releasing the node's Lease"), ReleaseLease(name), notes
@@ -342,14 +232,14 @@ def _lift_noout(record: NodeRecord, ctx: NodeContext, notes: tuple[Note, ...]) -
     if noout_present(noout, ceph):
         return NodeStep(
             record.with_(message="lifting noout"),
-            _noout_action(noout, record.name, lift=True),
+            noout_action(noout, record.name, lift=True),
             notes,
         )
     lifted = record.with_(noout=replace(noout, state=NooutState.LIFTED))
     return NodeStep(
         lifted,
         None,
-        (*notes, Note(NORMAL, Reason.NOOUT_LIFTED, f"noout lifted on {_noout_label(noout)}")),
+        (*notes, Note(NORMAL, Reason.NOOUT_LIFTED, f"noout lifted on {noout_label(noout)}")),
     )
 
 
@@ -367,7 +257,7 @@ def rolling_back(record: NodeRecord, ctx: NodeContext, *notes: Note) -> NodeStep
         return NodeStep(record, Uncordon(name), notes)
     if record.noout is not None and record.noout.owned:
         if world.ceph is None:
-            return _wait(
+            return wait(
                 record, f"cannot lift noout yet: Ceph unreachable ({world.ceph_error})", *notes
             )
         step = _lift_noout(record, ctx, notes)

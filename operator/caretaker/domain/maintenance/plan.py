@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from caretaker.domain import ceph_gates
 from caretaker.domain.durations import format_duration
 from caretaker.domain.maintenance.actions import AcquireLease
+from caretaker.domain.maintenance.context import NodeContext
 from caretaker.domain.maintenance.machine import next_step, targets
-from caretaker.domain.maintenance.node import NodeContext
 from caretaker.domain.maintenance.spec import MaintenanceSpec
 from caretaker.domain.maintenance.status import ACTIVE_PHASES
 from caretaker.domain.maintenance.world import CephView, World

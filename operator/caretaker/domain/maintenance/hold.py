@@ -1,0 +1,61 @@
+"""The hold after a node is prepared: when the team's work is over and restoring may begin."""
+
+from __future__ import annotations
+
+from caretaker.domain import ceph_gates
+from caretaker.domain.durations import format_duration
+from caretaker.domain.maintenance.context import NodeContext
+from caretaker.domain.maintenance.spec import HoldMode
+from caretaker.domain.maintenance.status import NodeRecord
+
+
+def hold_hint(ctx: NodeContext) -> str:
+    hold = ctx.spec.hold
+    if hold.mode == HoldMode.DURATION and hold.duration:
+        return f"continuing after {format_duration(hold.duration)}"
+    if hold.mode == HoldMode.AUTO:
+        return "continuing once its OSDs have gone down and are back up (or on release)"
+    return "release it with spec.release or the annotation caretaker.dev/release"
+
+
+def released_by_team(record: NodeRecord, ctx: NodeContext) -> bool:
+    """spec.release or the caretaker.dev/release annotation names the node (or "*")."""
+    annotated = {v.strip() for v in ctx.world.release_annotation.split(",") if v.strip()}
+    wanted = set(ctx.spec.release) | annotated
+    return record.name in wanted or "*" in wanted
+
+
+def went_away(record: NodeRecord, ctx: NodeContext) -> bool:
+    """The node's OSDs are down or the node is NotReady: the work (e.g. a reboot) has begun."""
+    view, ceph = ctx.world.nodes.get(record.name), ctx.world.ceph
+    if view is not None and view.ready is False:
+        return True
+    return ceph is not None and not ceph_gates.osds_up(record.osds, ceph.osd_up).holds
+
+
+def released(record: NodeRecord, ctx: NodeContext) -> tuple[bool, str]:
+    """Whether the hold on a prepared node is over, and if not, what it waits for.
+
+    A release by the team ends any hold. ``auto`` ends once the node has gone away (OSDs down
+    or NotReady) and come back; ``duration`` after the time; ``hold.duration`` is also the
+    minimum for ``auto``.
+    """
+    world, hold, name = ctx.world, ctx.spec.hold, record.name
+    if released_by_team(record, ctx):
+        return True, ""
+    held_for = world.now - (record.prepared_at or world.now)
+    if hold.mode == HoldMode.MANUAL:
+        return False, hold_hint(ctx)
+    if hold.duration and held_for < hold.duration:
+        return False, f"held for {format_duration(held_for)} of {format_duration(hold.duration)}"
+    if hold.mode == HoldMode.AUTO:
+        if not record.went_away:
+            return False, f"waiting for node {name} to go down for its work, or a release"
+        view = world.nodes.get(name)
+        if view is not None and view.ready is False:
+            return False, f"waiting for node {name} to be Ready"
+        if world.ceph is None:
+            return False, f"waiting: Ceph unreachable ({world.ceph_error})"
+        verdict = ceph_gates.osds_up(record.osds, world.ceph.osd_up)
+        return verdict.holds, verdict.reason
+    return True, ""
