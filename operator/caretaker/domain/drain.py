@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from caretaker.domain.labels import matches_labels
 from caretaker.domain.maintenance.spec import DrainSpec
 from caretaker.domain.maintenance.world import PodView
 
@@ -24,17 +25,13 @@ class DrainPlan:
         return len(self.evict) + len(self.terminating) + len(self.blocking)
 
 
-def _selected(pod: PodView, selector: Mapping[str, str] | None) -> bool:
-    return selector is None or all(pod.labels.get(k) == v for k, v in selector.items())
-
-
 def plan_drain(pods: Iterable[PodView], spec: DrainSpec) -> DrainPlan:
     """Sorts the pods on a node into evict / still terminating / blocking, by the drain options."""
     evict: list[PodView] = []
     terminating: list[PodView] = []
     blocking: list[tuple[PodView, str]] = []
     for pod in sorted(pods, key=lambda p: p.ref):
-        if pod.is_mirror or not _selected(pod, spec.pod_selector):
+        if pod.is_mirror or not matches_labels(pod.labels, spec.pod_selector):
             continue
         if pod.controller_kind == "DaemonSet":
             if spec.ignore_daemonsets:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection
+from dataclasses import replace
 
 from caretaker.clients.ceph.base import CephClient
 from caretaker.clients.ceph.errors import CephError
@@ -25,13 +26,11 @@ def _ok_to_stop(ceph: CephClient, osds: tuple[int, ...]) -> OkToStopView:
     return OkToStopView(False, detail)
 
 
-def read_ceph_view(
-    services: Services, preflight: Mapping[str, tuple[int, ...]]
-) -> tuple[CephView | None, str]:
+def read_ceph_view(services: Services, gated_nodes: Collection[str]) -> tuple[CephView | None, str]:
     """The Ceph part of the snapshot, or (None, why) when Ceph cannot be read right now.
 
-    ``preflight``: nodes whose gates are being checked, with their OSDs (ok-to-stop is asked
-    only for those).
+    ``gated_nodes``: nodes whose gates are being checked; ok-to-stop is asked for their OSDs
+    (as this read of Ceph's OSD metadata places them) and for no others.
     """
     ceph: CephClient | None = services.ceph
     if ceph is None:
@@ -39,22 +38,20 @@ def read_ceph_view(
     try:
         health = ceph.health_detail()
         osd_map = ceph.osd_dump()
-        hosts = ceph.osd_hostnames()
         tree = ceph.osd_tree()
-        pgs = ceph.pg_stat()
-        ok = {node: _ok_to_stop(ceph, osds) for node, osds in preflight.items() if osds}
+        view = CephView(
+            health=str(health.status),
+            health_checks={c.name: c.summary for c in health.checks if not c.muted},
+            osd_hosts=ceph.osd_hostnames(),
+            osd_up={i: state.up for i, state in osd_map.osds.items()},
+            osd_host_bucket=_bucket_of(tree, "host"),
+            osd_failure_domain=_bucket_of(tree, services.settings.failure_domain_type),
+            noout_osds=osd_map.osds_with("noout"),
+            noout_buckets=osd_map.buckets_with("noout"),
+            pg_states=dict(ceph.pg_stat().by_state),
+        )
+        osds = {node: view.osds_of(node) for node in gated_nodes}
+        ok = {node: _ok_to_stop(ceph, ids) for node, ids in osds.items() if ids}
     except CephError as error:
         return None, str(error)
-    host_bucket = _bucket_of(tree, "host")
-    return CephView(
-        health=str(health.status),
-        health_checks={c.name: c.summary for c in health.checks if not c.muted},
-        osd_hosts=hosts,
-        osd_up={i: state.up for i, state in osd_map.osds.items()},
-        osd_host_bucket=host_bucket,
-        osd_failure_domain=_bucket_of(tree, services.settings.failure_domain_type),
-        noout_osds=osd_map.osds_with("noout"),
-        noout_buckets=osd_map.buckets_with("noout"),
-        pg_states=dict(pgs.by_state),
-        ok_to_stop=ok,
-    ), ""
+    return replace(view, ok_to_stop=ok), ""

@@ -9,6 +9,7 @@ from typing import Any
 from caretaker.clients.kube_lease import read_lease
 from caretaker.clients.kube_nodes import NodeInfo, list_nodes
 from caretaker.clients.kube_pods import PodInfo, pods_on_node
+from caretaker.domain.labels import matches_labels
 from caretaker.domain.maintenance.spec import MaintenanceSpec, read_maintenance_spec
 from caretaker.domain.maintenance.status import ACTIVE_PHASES, NodePhase, status_from_dict
 from caretaker.domain.maintenance.world import (
@@ -53,24 +54,30 @@ def pod_view(info: PodInfo) -> PodView:
     )
 
 
-def _selector_text(selector: Mapping[str, str]) -> str:
-    return ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+def build_world(
+    services: Services, body: Mapping[str, Any], now: datetime, *, gate_all_targets: bool = False
+) -> World:
+    """One consistent-enough snapshot: Kubernetes first, then Ceph, then the gates.
 
-
-def build_world(services: Services, body: Mapping[str, Any], now: datetime) -> World:
-    """One consistent-enough snapshot: Kubernetes first, then Ceph, then the gates."""
+    Gates (ok-to-stop, PromQL) are read for nodes in Preflight, or with ``gate_all_targets``
+    for every target node (``caretaker plan``).
+    """
     meta = body["metadata"]
     spec, errors = read_maintenance_spec(body.get("spec") or {})
     status = status_from_dict(body.get("status"))
     kube = services.kube
-    nodes = {n.name: node_view(n) for n in list_nodes(kube)}
+    infos = list_nodes(kube)
+    nodes = {n.name: node_view(n) for n in infos}
     selected: tuple[str, ...] = ()
     if spec is not None and spec.node_selector:
-        matching = list_nodes(kube, label_selector=_selector_text(spec.node_selector))
-        selected = tuple(sorted(n.name for n in matching))
+        selected = tuple(
+            sorted(n.name for n in infos if matches_labels(n.labels, spec.node_selector))
+        )
     active = [r for r in status.nodes if r.phase in ACTIVE_PHASES]
-    preflight = {r.name: r.osds for r in active if r.phase == NodePhase.PREFLIGHT}
-    ceph, ceph_error = read_ceph_view(services, preflight)
+    gated = [r.name for r in active if r.phase == NodePhase.PREFLIGHT]
+    if gate_all_targets and spec is not None:
+        gated = list(spec.nodes or selected)
+    ceph, ceph_error = read_ceph_view(services, gated)
     pods = {
         r.name: tuple(pod_view(p) for p in pods_on_node(kube, r.name))
         for r in active
@@ -90,12 +97,13 @@ def build_world(services: Services, body: Mapping[str, Any], now: datetime) -> W
         ceph=ceph,
         ceph_error=ceph_error,
         pods=pods,
-        leases={r.name: _lease_view(services, r.name, now) for r in active},
-        gates=_gates(services, spec, list(preflight)),
+        leases={r.name: lease_view(services, r.name, now) for r in active},
+        gates=_gates(services, spec, gated),
     )
 
 
-def _lease_view(services: Services, node: str, now: datetime) -> LeaseView:
+def lease_view(services: Services, node: str, now: datetime) -> LeaseView:
+    """Who holds the node's maintenance Lease, and whether it has expired."""
     lease = read_lease(services.kube, services.settings.lease_namespace, lease_name(node))
     if lease is None:
         return LeaseView(holder=None, expired=True)

@@ -13,13 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from caretaker.clients.kube_custom import CustomRef, get_custom
-from caretaker.clients.kube_lease import read_lease
 from caretaker.domain.maintenance.machine import targets
 from caretaker.domain.maintenance.plan import MaintenancePlan, plan_maintenance
-from caretaker.domain.maintenance.world import LeaseView, World
-from caretaker.handlers.ceph_view import read_ceph_view
-from caretaker.handlers.maintenance_snapshot import build_world, lease_name
-from caretaker.handlers.promql_gates import evaluate_gates
+from caretaker.domain.maintenance.world import World
+from caretaker.handlers.maintenance_snapshot import build_world, lease_view
 from caretaker.handlers.services import Services
 
 
@@ -48,28 +45,11 @@ def fresh_body(manifest: Mapping[str, Any], namespace: str) -> dict[str, Any]:
 
 def snapshot(services: Services, body: Mapping[str, Any], now: datetime) -> World:
     """The world of a Maintenance that has not started, with every target node's gates."""
-    world = build_world(services, body, now)
-    spec = world.spec
-    if spec is None:
+    world = build_world(services, body, now, gate_all_targets=True)
+    if world.spec is None:
         return world
-    names = targets(world, spec)
-    if world.ceph is not None:
-        wanted = {n: world.ceph.osds_of(n) for n in names} if spec.gates.ok_to_stop else {}
-        ceph, error = read_ceph_view(services, {n: osds for n, osds in wanted.items() if osds})
-        world = replace(world, ceph=ceph, ceph_error=error)
-    results = evaluate_gates(services, spec.gates.promql) if spec.gates.promql else ()
-    return replace(
-        world,
-        gates=dict.fromkeys(names, results),
-        leases={n: _lease(services, n, now) for n in names},
-    )
-
-
-def _lease(services: Services, node: str, now: datetime) -> LeaseView:
-    lease = read_lease(services.kube, services.settings.lease_namespace, lease_name(node))
-    if lease is None:
-        return LeaseView(holder=None, expired=True)
-    return LeaseView(holder=lease.holder, expired=lease.expired(now))
+    names = targets(world, world.spec)
+    return replace(world, leases={n: lease_view(services, n, now) for n in names})
 
 
 def plan_manifest(services: Services, manifest: Mapping[str, Any], now: datetime) -> PlanResult:
