@@ -39,10 +39,11 @@ from caretaker.domain.health.actions import (
     kind_of,
 )
 from caretaker.domain.health.keys import PolicyRef
+from caretaker.domain.health.ledger import marked_out_by_caretaker
 from caretaker.domain.health.outputs import PlannedAction
 from caretaker.domain.health.records import RemediationView
 from caretaker.domain.health.targets import TargetKind
-from caretaker.handlers.health_ceph import HealthCeph, marked_out_by_caretaker
+from caretaker.handlers.health_ceph import HealthCeph
 from caretaker.handlers.health_notify import NOTIFY_RETRY, NOTIFY_TIMEOUT
 
 ROOK_OSD_SELECTOR = "app=rook-ceph-osd,ceph-osd-id={}"

@@ -8,14 +8,13 @@ monitors gone an evaluation must finish quickly (the circuit opens; notification
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from caretaker.clients.ceph import CephClient, CephError, create_ceph_client
 from caretaker.clients.kube_records import list_custom
+from caretaker.domain.health.ledger import osds_out_by_caretaker
 from caretaker.domain.health.records import RemediationView
-from caretaker.domain.health.status import Result
-from caretaker.domain.health.targets import target_from_key
 from caretaker.domain.health.world import CephReadings, MaintenanceCover, OkToStop
 from caretaker.domain.maintenance.status import ACTIVE_PHASES, status_from_dict
 from caretaker.handlers.services import Services
@@ -23,7 +22,6 @@ from caretaker.handlers.services import Services
 logger = logging.getLogger("caretaker.health")
 
 HEALTH_CEPH_TIMEOUT_SECONDS = 5.0
-_OUT_RESULTS = frozenset({Result.PENDING, Result.VERIFYING, Result.SUCCEEDED})
 
 
 @dataclass
@@ -67,42 +65,6 @@ def read_ceph(
         osd_up={i: state.up for i, state in osd_map.osds.items()},
         osd_in=osd_in,
     ), ""
-
-
-def osds_out_by_caretaker(
-    records: Iterable[RemediationView], osd_in: Mapping[int, bool]
-) -> frozenset[int]:
-    """OSDs whose newest markOut/markIn record is a markOut that did not fail, and that are out
-    now (or whose markOut has not run yet): those count against ``maxOsdsOut``."""
-    newest: dict[int, RemediationView] = {}
-    for record in records:
-        osd = _osd_of(record)
-        if record.action not in ("markOut", "markIn") or osd is None:
-            continue
-        if record.result not in _OUT_RESULTS:
-            continue
-        if osd not in newest or record.started_at > newest[osd].started_at:
-            newest[osd] = record
-    return frozenset(
-        osd
-        for osd, record in newest.items()
-        if record.action == "markOut"
-        and (record.result is Result.PENDING or not osd_in.get(osd, True))
-    )
-
-
-def marked_out_by_caretaker(records: Iterable[RemediationView], osd: int) -> bool:
-    """Whether a markOut of this OSD by Caretaker ran (markIn acts only on such OSDs)."""
-    return any(
-        r.action == "markOut" and r.result in _OUT_RESULTS and _osd_of(r) == osd for r in records
-    )
-
-
-def _osd_of(record: RemediationView) -> int | None:
-    try:
-        return target_from_key(record.target).osd_id
-    except ValueError:
-        return None
 
 
 def ok_to_stop_answers(ceph: HealthCeph, osds: Iterable[int]) -> dict[int, OkToStop]:
