@@ -15,5 +15,5 @@ apt_install "${PACKAGES[@]}"
 stop_debian_service prometheus
 stop_debian_service prometheus-alertmanager
 if id etcd >/dev/null 2>&1; then pkill -u etcd -x etcd 2>/dev/null || true; fi
-"$TESTBED_DIR/kube-apiserver-build.sh"
+"$TESTBED_DIR/kube-build.sh" >/dev/null
 log "install complete"

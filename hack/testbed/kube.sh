@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Kubernetes API server for tests: Debian's etcd + kube-apiserver v1.20.2 (built by
-# kube-apiserver-build.sh), both on 127.0.0.1. No scheduler, controller manager or kubelet.
+# kube-build.sh), both on 127.0.0.1. The node side (kubelets, controllers) is nodes.sh.
 #
 #   kube.sh start STATE_DIR               start (idempotent); writes STATE_DIR/kube/
 #   kube.sh stop STATE_DIR                stop both, remove etcd's data dir (logs stay)
@@ -11,8 +11,10 @@
 # RBAC grants some), users/<name>/{kubeconfig,token} from add-user, etcd.log,
 # kube-apiserver.log, *.pid. Ports: CARETAKER_TESTBED_PORT_BASE (default 20000) + 379 (etcd
 # client), + 380 (etcd peer), + 443 (kube-apiserver).
-# Admission plugin TaintNodesByCondition is off: it would give every new Node a
-# node.kubernetes.io/not-ready:NoSchedule taint that, without a kubelet, nothing ever removes.
+# Admission plugin TaintNodesByCondition is off: it would give every Node that tests create
+# without a kubelet a node.kubernetes.io/not-ready:NoSchedule taint (real nodes still get the
+# node lifecycle controller's taints). Credentials of the node side's components are made at
+# the first start: STATE_DIR/kube/components/<user>/kubeconfig.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PORT_BASE=${CARETAKER_TESTBED_PORT_BASE:-20000}
@@ -20,6 +22,13 @@ ETCD_PORT=$((PORT_BASE + 379))
 ETCD_PEER_PORT=$((PORT_BASE + 380))
 API_PORT=$((PORT_BASE + 443))
 SERVICE_CIDR=10.96.0.0/24
+read -r -a NODE_NAMES <<< "${CARETAKER_CEPH_HOSTS:-ct-node-a ct-node-b ct-node-c}"
+COMPONENTS=(kube-controller-manager kube-scheduler)
+for node_name in "${NODE_NAMES[@]}"; do COMPONENTS+=("system:node:$node_name"); done
+# The ServiceAccount admission plugin needs the controller manager's token controller (nodes.sh);
+# CARETAKER_KUBE_BARE=1 starts an API server that runs without one (pods need no ServiceAccount).
+DISABLED_ADMISSION=TaintNodesByCondition
+[[ ${CARETAKER_KUBE_BARE:-0} == 1 ]] && DISABLED_ADMISSION=ServiceAccount,$DISABLED_ADMISSION
 
 usage() { die "usage: kube.sh {start|stop} STATE_DIR | kube.sh add-user STATE_DIR NAME GROUP"; }
 
@@ -107,10 +116,22 @@ write_credentials() {
     new_token > "$KDIR/token-caretaker"
     printf '%s,admin,admin-uid,"system:masters"\n%s,caretaker,caretaker-uid,"caretaker"\n' \
       "$(cat "$KDIR/token")" "$(cat "$KDIR/token-caretaker")" > "$KDIR/tokens.csv.tmp"
+    # the node side (nodes.sh): controller manager, scheduler and one kubelet per node
+    local component
+    for component in "${COMPONENTS[@]}"; do
+      mkdir -p "$KDIR/components/$component"
+      new_token > "$KDIR/components/$component/token"
+      printf '%s,%s,%s-uid,"system:masters,system:nodes"\n' \
+        "$(cat "$KDIR/components/$component/token")" "$component" "$component" >> "$KDIR/tokens.csv.tmp"
+    done
     mv "$KDIR/tokens.csv.tmp" "$KDIR/tokens.csv"
   fi
   write_kubeconfig "$KDIR/kubeconfig" admin "$(cat "$KDIR/token")"
   write_kubeconfig "$KDIR/kubeconfig-caretaker" caretaker "$(cat "$KDIR/token-caretaker")"
+  for component in "${COMPONENTS[@]}"; do
+    write_kubeconfig "$KDIR/components/$component/kubeconfig" "$component" \
+      "$(cat "$KDIR/components/$component/token")"
+  done
 }
 
 start_etcd() {
@@ -137,7 +158,7 @@ start_apiserver() {
   kill_pidfile "$KDIR/kube-apiserver.pid"
   port_in_use "$API_PORT" && die "port $API_PORT (kube-apiserver) is taken"
   local bin
-  bin=$("$TESTBED_DIR/kube-apiserver-build.sh")
+  bin=$("$TESTBED_DIR/kube-build.sh" kube-apiserver)
   echo "https://127.0.0.1:$API_PORT" > "$KDIR/url"
   setsid "$bin" --bind-address=127.0.0.1 --advertise-address=127.0.0.1 \
     --secure-port="$API_PORT" --insecure-port=0 --cert-dir="$KDIR" \
@@ -147,7 +168,7 @@ start_apiserver() {
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-account-key-file="$KDIR/sa.pub" --service-account-signing-key-file="$KDIR/sa.key" \
     --service-cluster-ip-range="$SERVICE_CIDR" --endpoint-reconciler-type=none \
-    --disable-admission-plugins=ServiceAccount,TaintNodesByCondition --allow-privileged=true --profiling=false \
+    --disable-admission-plugins=$DISABLED_ADMISSION --allow-privileged=true --profiling=false \
     </dev/null >"$KDIR/kube-apiserver.log" 2>&1 9>&- &
   echo $! > "$KDIR/kube-apiserver.pid"
   wait_for kube-apiserver 60 "$KDIR/kube-apiserver.log" -- apiserver_ready \

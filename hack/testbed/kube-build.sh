@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver v1.20.2 from Debian bookworm's source package `kubernetes`
-# (1.20.5+really1.20.2) with Debian's Go 1.19, and caches the binary in
-# $CARETAKER_CACHE/kube-apiserver-v1.20.2/. Prints the binary's path. A cached binary returns at once.
-# The build traps and their fixes are in /work/shared/notes/testbed.md ("Kubernetes API server").
+# kube-build.sh [NAME]
+# Builds Kubernetes v1.20.2 from Debian bookworm's source package `kubernetes`
+# (1.20.5+really1.20.2) with Debian's Go 1.19: kube-apiserver, kubelet, kube-controller-manager,
+# kube-scheduler, and the pause binary (build/pause/linux/pause.c, static) for the pause image.
+# All are cached together in $CARETAKER_CACHE/kubernetes-v1.20.2/. Prints the path of NAME
+# (default kube-apiserver). A cached build returns at once.
+# The build traps and their fixes are in docs/testbed.md and shared/notes/testbed.md.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 KUBE_VERSION=v1.20.2
 DEB_UPSTREAM_VERSION=1.20.5+really1.20.2  # the Debian revision (-1.1+deb12uN) may move
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 GO=/usr/lib/go-1.19/bin/go
-OUT_DIR=$CARETAKER_CACHE/kube-apiserver-$KUBE_VERSION
-OUT=$OUT_DIR/kube-apiserver
+OUT_DIR=$CARETAKER_CACHE/kubernetes-$KUBE_VERSION
+COMMANDS=(kube-apiserver kubelet kube-controller-manager kube-scheduler)
+WANTED=${1:-kube-apiserver}
+DONE=$OUT_DIR/.complete  # written last: every binary is there
 
-if [[ -x $OUT ]]; then echo "$OUT"; exit 0; fi
+case " ${COMMANDS[*]} pause " in *" $WANTED "*) ;; *) die "unknown binary: $WANTED" ;; esac
+if [[ -f $DONE ]]; then echo "$OUT_DIR/$WANTED"; exit 0; fi
 
 # apt_private ARGS...: apt-get with a private source list, lists and cache (system config untouched).
 apt_private() {
@@ -79,7 +85,7 @@ generate_openapi() {
   [[ -s pkg/generated/openapi/zz_generated.openapi.go ]] || die "openapi-gen wrote nothing"
 }
 
-build_apiserver() {
+build_binaries() {
   local major minor vpkg=k8s.io/kubernetes/vendor/k8s.io
   major=${KUBE_VERSION#v}; minor=${major#*.}; minor=${minor%%.*}; major=${major%%.*}
   local ldflags="-s -w"
@@ -87,9 +93,17 @@ build_apiserver() {
     ldflags+=" -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
     ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   done
-  "$GO" build -ldflags "$ldflags" -o "$WORK/bin/kube-apiserver" ./cmd/kube-apiserver
-  "$WORK/bin/kube-apiserver" --version | grep -qx "Kubernetes $KUBE_VERSION" \
-    || die "built binary reports: $("$WORK/bin/kube-apiserver" --version)"
+  local cmd pkgs=()
+  for cmd in "${COMMANDS[@]}"; do pkgs+=("./cmd/$cmd"); done
+  mkdir -p "$WORK/out"
+  "$GO" build -ldflags "$ldflags" -o "$WORK/out/" "${pkgs[@]}"
+  for cmd in "${COMMANDS[@]}"; do
+    "$WORK/out/$cmd" --version | grep -qx "Kubernetes $KUBE_VERSION" \
+      || die "built $cmd reports: $("$WORK/out/$cmd" --version)"
+  done
+  # the pause container's only process (the image is made by images.sh)
+  gcc -Os -static -DVERSION=3.2 -o "$WORK/out/pause" build/pause/linux/pause.c
+  strip "$WORK/out/pause"
 }
 
 main() {
@@ -97,7 +111,7 @@ main() {
   mkdir -p "$OUT_DIR"
   exec 9>"$OUT_DIR/.build.lock"
   flock 9  # a concurrent build of the same version finishes first; then reuse its result
-  if [[ -x $OUT ]]; then echo "$OUT"; return 0; fi
+  if [[ -f $DONE ]]; then echo "$OUT_DIR/$WANTED"; return 0; fi
 
   WORK=$(mktemp -d "${TMPDIR:-/tmp}/caretaker-kube-build.XXXXXX")
   trap 'rm -rf "$WORK"' EXIT
@@ -113,12 +127,13 @@ main() {
   cd "$KUBE_SRC"
   log "generating zz_generated.openapi.go"
   generate_openapi
-  log "compiling cmd/kube-apiserver (a few minutes on 2 cores)"
-  build_apiserver
-  install -m 0755 "$WORK/bin/kube-apiserver" "$OUT.tmp"
-  mv -f "$OUT.tmp" "$OUT"
-  log "kube-apiserver $KUBE_VERSION built in $((SECONDS - started)) s: $OUT"
-  echo "$OUT"
+  log "compiling ${COMMANDS[*]} (about 7 minutes on 2 cores)"
+  build_binaries
+  local name
+  for name in "${COMMANDS[@]}" pause; do install -m 0755 "$WORK/out/$name" "$OUT_DIR/$name"; done
+  touch "$DONE"
+  log "Kubernetes $KUBE_VERSION built in $((SECONDS - started)) s: $OUT_DIR"
+  echo "$OUT_DIR/$WANTED"
 }
 
 main "$@"
