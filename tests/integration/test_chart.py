@@ -104,6 +104,7 @@ VARIANTS = (
     "monitoring",
     "clusterwide-peering",
     "maintenance-only",
+    "host-network",
 )
 
 
@@ -152,6 +153,15 @@ def variant(name: str, spaces: Spaces) -> tuple[dict[str, Any], tuple[str, ...]]
             "healthPolicies": {"enabled": False},
             "serviceAccount": {"create": False, "name": "caretaker-existing"},
             "metrics": {"service": {"enabled": False}},
+        }
+        return values, ()
+    if name == "host-network":  # a cluster without kube-proxy (docs/install.md)
+        values = {
+            "hostNetwork": True,
+            "kubernetesApi": {"host": "127.0.0.1", "port": 6443},
+            "liveness": {"port": 18080},
+            "metrics": {"port": 19095},
+            "extraEnv": [{"name": "TZ", "value": "UTC"}],
         }
         return values, ()
     raise AssertionError(name)
@@ -573,7 +583,7 @@ def test_prometheus_rules_are_valid_and_fire(tmp_path: Path) -> None:
         # no `up` series of the operator's job at all: Caretaker is down
         ("6m", "CaretakerDown", [alert("CaretakerDown")]),
     ]
-    up = series_name("up", job="ct-caretaker-metrics", namespace="caretaker-system")
+    up = series_name("up", job="ct-caretaker-monitoring", namespace="caretaker-system")
     tests = {
         "rule_files": [rules.name],
         "evaluation_interval": "1m",

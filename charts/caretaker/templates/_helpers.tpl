@@ -17,6 +17,16 @@
 {{- end }}
 {{- end }}
 
+{{/*
+The metrics Service. Not "<fullname>-metrics": with the release named caretaker that Service
+would be caretaker-metrics, and Kubernetes' service links would set CARETAKER_METRICS_PORT, the
+operator's own setting, to tcp://<ip>:<port>. tests/integration/test_chart_env.py checks every
+Service name against every variable the operator reads, for any release name.
+*/}}
+{{- define "caretaker.metricsServiceName" -}}
+{{- printf "%s-monitoring" (include "caretaker.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
 {{- define "caretaker.chart" -}}
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}
@@ -75,6 +85,18 @@ app.kubernetes.io/part-of: caretaker
 {{- end }}
 {{- if hasKey .Values "replicaCount" }}
 {{- fail "replicaCount is not a setting: Caretaker runs one active replica (see peering in values.yaml)" }}
+{{- end }}
+{{- with .Values.kubernetesApi }}
+{{- if and (not .host) .port }}
+{{- fail "kubernetesApi.port needs kubernetesApi.host" }}
+{{- end }}
+{{- $port := toString .port }}
+{{- if and .port (or (not (regexMatch "^[0-9]{1,5}$" $port)) (lt (atoi $port) 1) (gt (atoi $port) 65535)) }}
+{{- fail (printf "kubernetesApi.port: %q is not a port number (1-65535)" $port) }}
+{{- end }}
+{{- if and .host (not .port) }}
+{{- fail "kubernetesApi.host needs kubernetesApi.port (the in-cluster config would take the kubernetes Service's port)" }}
+{{- end }}
 {{- end }}
 {{- range .Values.watchNamespaces }}
 {{- if not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" .) }}
