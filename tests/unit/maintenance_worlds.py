@@ -113,6 +113,9 @@ class Cluster:
         self.reboot_length: timedelta | None = None  # None: up again only after release
         self.return_delay = timedelta(seconds=30)
         self.osds_never_return = False
+        # Rook's layout: the OSDs are pods that the drain evicts; they run again only on a node
+        # that is schedulable and Ready
+        self.osds_in_pods = False
         self.recovery_delay = timedelta(seconds=40)
         self.recovered_at: datetime | None = None
         # What happened.
@@ -258,6 +261,9 @@ class Cluster:
             if pod.terminating:
                 self.redundant.append(action)
             node.pods[index] = replace(pod, terminating=True)
+        if self.osds_in_pods:  # the OSD pods were evicted with the rest
+            for osd in node.osds:
+                self.osd_up[osd] = False
 
     # -- the world moves on -------------------------------------------------------------
     def evolve(self) -> None:
@@ -277,7 +283,13 @@ class Cluster:
             due = node.back_at is not None and self.now >= node.back_at
             if due and not self.osds_never_return and not self._up(node):
                 node.ready = True
-                for osd in node.osds:
+                if not (self.osds_in_pods and node.unschedulable):
+                    for osd in node.osds:
+                        self.osd_up[osd] = True
+                    self.recovered_at = self.now + self.recovery_delay
+            pods_return = self.osds_in_pods and node.ready and not node.unschedulable
+            if pods_return and not self.osds_never_return and not self._up(node):
+                for osd in node.osds:  # the OSD pods are scheduled there again
                     self.osd_up[osd] = True
                 self.recovered_at = self.now + self.recovery_delay
 

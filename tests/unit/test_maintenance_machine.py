@@ -112,6 +112,35 @@ def test_auto_hold_waits_for_the_osds_to_come_back() -> None:
     assert uncordoned >= down_at + timedelta(minutes=3)
 
 
+def test_auto_hold_on_rook_waits_for_the_node_not_for_the_osd_pods_it_evicted() -> None:
+    """OSD pods leave with the drain and cannot return to a cordoned node: the hold ends when
+    the node has been NotReady and is Ready again; restoring uncordons, then waits for them."""
+    cluster = one_node(hold={"mode": "auto"})
+    cluster.osds_in_pods = True
+    cluster.reboot_after, cluster.reboot_length = timedelta(minutes=2), timedelta(minutes=3)
+    cluster.run_until(Cluster.finished)
+    assert cluster.phase() == NodePhase.COMPLETED
+    assert cluster.record().osds_up_when_prepared is False
+    down_at = cluster.nodes["a"].down_at
+    uncordoned = cluster.action_times[cluster.actions.index(Uncordon("a"))]
+    assert down_at is not None, "released before the node went down and came back"
+    assert uncordoned >= down_at + timedelta(minutes=3)
+    assert (cluster.violations, cluster.leftovers()) == ([], [])
+
+
+def test_auto_hold_on_rook_does_not_take_the_drain_for_the_work() -> None:
+    cluster = one_node(hold={"mode": "auto"})
+    cluster.osds_in_pods = True
+    cluster.reboot_after = None  # nobody touches the node
+    cluster.settle()
+    cluster.tick = timedelta(minutes=1)
+    for _ in range(10):
+        step = cluster.step()
+    assert cluster.phase() == NodePhase.IN_MAINTENANCE
+    assert "waiting for node a to go down" in step.summary.message
+    assert not any(isinstance(a, Uncordon) for a in cluster.actions)
+
+
 def test_duration_hold_releases_after_the_duration() -> None:
     cluster = one_node(hold={"mode": "duration", "duration": "5m"})
     cluster.run_until(Cluster.finished)

@@ -14,7 +14,7 @@ def hold_hint(ctx: NodeContext) -> str:
     if hold.mode == HoldMode.DURATION and hold.duration:
         return f"continuing after {format_duration(hold.duration)}"
     if hold.mode == HoldMode.AUTO:
-        return "continuing once its OSDs have gone down and are back up (or on release)"
+        return "continuing once the node has gone down and is back (or on release)"
     return "release it with spec.release or the annotation caretaker.dev/release"
 
 
@@ -26,10 +26,14 @@ def released_by_team(record: NodeRecord, ctx: NodeContext) -> bool:
 
 
 def went_away(record: NodeRecord, ctx: NodeContext) -> bool:
-    """The node's OSDs are down or the node is NotReady: the work (e.g. a reboot) has begun."""
+    """The work (e.g. a reboot) has begun: the node is NotReady, or OSDs that were still up
+    after the drain are down. OSDs that the drain itself stopped (OSD pods, as on Rook) say
+    nothing: only the node going NotReady counts then."""
     view, ceph = ctx.world.nodes.get(record.name), ctx.world.ceph
     if view is not None and view.ready is False:
         return True
+    if not record.osds_up_when_prepared:
+        return False
     return ceph is not None and not ceph_gates.osds_up(record.osds, ceph.osd_up).holds
 
 
@@ -37,8 +41,9 @@ def released(record: NodeRecord, ctx: NodeContext) -> tuple[bool, str]:
     """Whether the hold on a prepared node is over, and if not, what it waits for.
 
     A release by the team ends any hold. ``auto`` ends once the node has gone away (OSDs down
-    or NotReady) and come back; ``duration`` after the time; ``hold.duration`` is also the
-    minimum for ``auto``.
+    or NotReady) and come back: Ready again, and its OSDs up again unless the drain stopped them
+    (OSD pods return only once restoring has uncordoned the node, and restoring waits for them);
+    ``duration`` after the time; ``hold.duration`` is also the minimum for ``auto``.
     """
     world, hold, name = ctx.world, ctx.spec.hold, record.name
     if released_by_team(record, ctx):
@@ -54,6 +59,8 @@ def released(record: NodeRecord, ctx: NodeContext) -> tuple[bool, str]:
         view = world.nodes.get(name)
         if view is not None and view.ready is False:
             return False, f"waiting for node {name} to be Ready"
+        if not record.osds_up_when_prepared:
+            return True, ""
         if world.ceph is None:
             return False, f"waiting: Ceph unreachable ({world.ceph_error})"
         verdict = ceph_gates.osds_up(record.osds, world.ceph.osd_up)

@@ -133,6 +133,8 @@ def draining(record: NodeRecord, ctx: NodeContext, *notes: Note) -> NodeStep:
     prepared = record.with_(
         phase=NodePhase.IN_MAINTENANCE,
         prepared_at=world.now,
+        osds_up_when_prepared=world.ceph is None
+        or ceph_gates.osds_up(record.osds, world.ceph.osd_up).holds,
         message=f"node {name} is ready for maintenance; {hold_hint(ctx)}",
     )
     note = Note(

@@ -72,6 +72,9 @@ class NodeRecord:
     pods_pending: int = 0
     outcome: str = ""  # for RollingBack: the phase to end in (Failed or Aborted)
     went_away: bool = False  # seen down (OSDs down or node NotReady) while in maintenance
+    # the node's OSDs were still up when the drain was over (host daemons); False when the drain
+    # stopped them (OSD pods, as on Rook: they cannot come back while the node is cordoned)
+    osds_up_when_prepared: bool = True
     started_at: datetime | None = None
     drain_started_at: datetime | None = None
     prepared_at: datetime | None = None
@@ -154,6 +157,7 @@ def node_from_dict(raw: Mapping[str, Any]) -> NodeRecord:
         pods_pending=int(raw.get("podsPending", 0)),
         outcome=str(raw.get("outcome") or ""),
         went_away=bool(raw.get("wentAway", False)),
+        osds_up_when_prepared=bool(raw.get("osdsUpWhenPrepared", True)),
         message=str(raw.get("message") or ""),
         **{name: parse_time(raw.get(_camel(name))) for name in _TIME_FIELDS},
     )
