@@ -9,6 +9,7 @@ import pytest
 pytest_plugins = [
     "fixtures.testbed",
     "fixtures.kube",
+    "fixtures.cluster",
     "fixtures.ceph",
     "fixtures.prom",
     "fixtures.operator",

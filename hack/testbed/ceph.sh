@@ -220,9 +220,15 @@ spec:
           image: $image
           imagePullPolicy: Never
           args: [--conf, "$CONF", -i, "$id", --crush_location, "host=\$(NODE_NAME) root=default"]
-          env:
+          env:  # as Rook sets them: Ceph reports NODE_NAME as the OSD's hostname only in a
+                # container, which it recognises by POD_NAME, CONTAINER_NAME or CONTAINER_IMAGE
             - name: NODE_NAME
               valueFrom: {fieldRef: {fieldPath: spec.nodeName}}
+            - name: POD_NAME
+              valueFrom: {fieldRef: {fieldPath: metadata.name}}
+            - name: POD_NAMESPACE
+              valueFrom: {fieldRef: {fieldPath: metadata.namespace}}
+            - {name: CONTAINER_IMAGE, value: "$image"}
           volumeMounts: [{name: ceph, mountPath: "$DIR"}]
       volumes: [{name: ceph, hostPath: {path: "$DIR", type: Directory}}]
 EOF

@@ -109,10 +109,12 @@ build_images() {
   "$TESTBED_DIR/images.sh" build "$(socket_of "$builder")" > "$NDIR/images.env.tmp" \
     || die "image build failed"
   mv "$NDIR/images.env.tmp" "$NDIR/images.env"
+  local pids=() pid
   for node in "${NODES[@]:1}"; do
-    "$TESTBED_DIR/images.sh" copy "$(socket_of "$builder")" "$(socket_of "$node")" "$NDIR/images.env" \
-      || die "loading images into $node failed"
+    "$TESTBED_DIR/images.sh" copy "$(socket_of "$builder")" "$(socket_of "$node")" "$NDIR/images.env" &
+    pids+=($!)
   done
+  for pid in "${pids[@]}"; do wait "$pid" || die "loading images into a node failed"; done
 }
 
 # --- control plane: credentials, controller manager, scheduler ---------------------------------
@@ -195,6 +197,7 @@ start_kubelet() {
     --hostname-override="$node" --node-ip="$(node_ip "$node")" --root-dir="$dir/kubelet" \
     --container-runtime=docker --docker-endpoint="unix://$(socket_of "$node")" \
     --experimental-dockershim-root-directory="$dir/dockershim" \
+    --container-runtime-endpoint="unix://$RUN_ROOT/$node/dockershim.sock" \
     --pod-infra-container-image=k8s.gcr.io/pause:3.2 --v=1 \
     </dev/null >>"$dir/kubelet.log" 2>&1 9>&- &
   echo $! > "$dir/kubelet.pid"
@@ -227,7 +230,7 @@ cmd_start() {
   [[ -f $KDIR/url ]] || die "start the API server first (kube.sh start $STATE)"
   [[ -f $KUBE_BIN/.complete ]] || "$TESTBED_DIR/kube-build.sh" kubelet >/dev/null
   mkdir -p "$NDIR" "$RUN_ROOT"
-  exec 8>"$NDIR/.lock"; flock 8
+  exec 9>"$NDIR/.lock"; flock 9  # daemons below close fd 9 (9>&-): they must not hold the lock
   for node in "${NODES[@]}"; do start_engine "$node" & done
   wait
   for node in "${NODES[@]}"; do start_engine "$node"; done  # fails loudly if one did not come up

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Starts the whole local testbed (kube-apiserver + etcd, Ceph, Prometheus, Alertmanager) in
+# Starts the whole local testbed (kube-apiserver + etcd, kubelets and controllers, Ceph with its
+# OSDs as pods, Prometheus, Alertmanager) in
 # STATE_DIR (default /dev/shm/caretaker-testbed) and prints how to reach it. Idempotent.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 STATE=${1:-/dev/shm/caretaker-testbed}
 mkdir -p "$STATE"
 start=$SECONDS
-for component in kube ceph prometheus alertmanager; do
+for component in kube nodes ceph prometheus alertmanager; do
   "$TESTBED_DIR/$component.sh" start "$STATE"
 done
 log "testbed up in $((SECONDS - start))s; state in $STATE"

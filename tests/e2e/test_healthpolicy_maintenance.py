@@ -52,12 +52,12 @@ def test_osd_down_under_maintenance_is_held_not_remediated(
         ],
     }
     create_policy(kube_api, namespace, "osds", policy_spec)
-    maintenance = {"nodes": [node], "drain": {"gracePeriodSeconds": 0}, "hold": {"mode": "manual"}}
+    maintenance = {"nodes": [node], "hold": {"mode": "manual"}}
     create_maintenance(kube_api, namespace, "disk", maintenance)
     with health_operator(pagerduty_url=pagerduty.receiver.url):
         wait_condition(kube_api, namespace, "osds", "Ready", "True")
         wait_phase(kube_api, namespace, "disk", "InMaintenance")
-        ceph_cluster.kill_osd(osd)  # the technician powers the server off
+        # the drain evicted the OSD pod: the OSD is down, its pod Pending on the cordoned node
 
         def held() -> dict[str, str] | None:
             item = target_status(get_policy(kube_api, namespace, "osds"), "osd-down", target)

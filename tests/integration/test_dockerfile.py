@@ -1,6 +1,7 @@
-"""The Dockerfile and .dockerignore. There is no Docker engine here, so the image is linted
-(hadolint) and checked rather than built; what the final stage relies on (a venv of Debian's
-python3 that sees Debian's rados binding) is reproduced on this machine, which runs the same
+"""The Dockerfile and .dockerignore, linted (hadolint) and checked. The image itself is built
+unchanged by the testbed (hack/testbed/images.sh, base image passed as DEBIAN_IMAGE) and run as
+the chart's pod in tests/e2e/test_chart_install.py; what the final stage relies on (a venv of
+Debian's python3 that sees Debian's rados binding) is also reproduced here directly, on the same
 Debian bookworm interpreter."""
 
 from __future__ import annotations

@@ -1,6 +1,10 @@
-"""The Kubernetes client against the real kube-apiserver v1.20 testbed (no kubelet, no controllers).
+"""The Kubernetes client against a real kube-apiserver v1.20 without kubelets or controllers.
 
-Every assertion reads the effect back from the server.
+These tests play the controllers themselves (a budget's status, a pod's phase, owners that do not
+exist), which real controllers would overwrite or garbage-collect: so this module runs on a bare
+API server of its own (fixtures.kube.private_kube_server), not on the session's cluster. Drains
+with real pods, real budgets and real kubelets are tested in tests/e2e. Every assertion reads the
+effect back from the server.
 """
 
 from __future__ import annotations
@@ -8,7 +12,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -55,6 +59,7 @@ from fixtures.kube import (
     KubeTestbed,
     create_pdb_v1beta1,
     create_pod,
+    private_kube_server,
     set_node_ready,
     set_pdb_status,
     set_pod_status,
@@ -63,6 +68,21 @@ from fixtures.kube import (
 pytestmark = pytest.mark.kube
 
 MakeNode = Callable[..., str]
+BARE_KUBE_PORT_OFFSET = 250  # +629/+630/+693: clear of the testbed and the chart tests' server
+
+
+@pytest.fixture(scope="module")
+def kube_testbed() -> Iterator[KubeTestbed]:
+    """Overrides the session's API server for this module: a bare one."""
+    with private_kube_server(BARE_KUBE_PORT_OFFSET) as testbed:
+        yield testbed
+
+
+@pytest.fixture(scope="module")
+def kube_api(kube_testbed: KubeTestbed) -> Iterator[ApiClient]:
+    api = load_api_client(kube_testbed.kubeconfig)
+    yield api
+    close_api_client(api)
 
 
 def raw_node(api: ApiClient, name: str) -> dict[str, object]:

@@ -1,0 +1,213 @@
+"""The operator as users run it: `helm install` of charts/caretaker with the image built from the
+project's Dockerfile, on the testbed's kubelets, under the chart's own RBAC.
+
+Values are the chart's defaults plus what this cluster needs to be reached: the local image, host
+networking and the API server's address (there is no kube-proxy), Rook discovery for Ceph, the
+Prometheus URL, ports free on this machine, the test's namespace to watch, and a node to run on
+that the story does not drain. A start-up crash fails `helm install --wait`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes.client import ApiClient
+
+from fixtures.ceph import CephTestbed
+from fixtures.chart import CHART, HELM, unique_name
+from fixtures.cluster import (
+    NodeSide,
+    create_deployment,
+    list_pods,
+    node_of,
+    osd_pod_phases,
+    wait_pdb_allows,
+    wait_running,
+)
+from fixtures.kube import KubeTestbed, create_pdb_v1beta1
+from fixtures.maintenance import (
+    create_maintenance,
+    noout_osds,
+    osd_in,
+    osd_up,
+    patch_maintenance,
+    wait_phase,
+)
+from fixtures.operator import wait_until
+from fixtures.prom import PrometheusTestbed
+
+pytestmark = [pytest.mark.e2e, pytest.mark.ceph, pytest.mark.kube]
+RELEASE = "caretaker"
+OPERATOR_NODE = "ct-node-c"  # the story drains ct-node-a
+PORT_BASE = int(os.environ.get("CARETAKER_TESTBED_PORT_BASE", "20000"))
+LIVENESS_PORT, METRICS_PORT = PORT_BASE + 180, PORT_BASE + 181
+
+
+@dataclass(frozen=True)
+class Installed:
+    namespace: str  # the release's
+    watched: str  # the namespace the operator watches
+    pod: dict[str, Any]
+
+
+def helm(kube: KubeTestbed, *args: str) -> str:
+    cmd = [str(HELM), "--kubeconfig", str(kube.kubeconfig), *args]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    if done.returncode != 0:
+        raise AssertionError(f"helm {' '.join(args)} exited {done.returncode}:\n{done.stderr}")
+    return done.stdout
+
+
+def testbed_values(
+    kube: KubeTestbed, node_side: NodeSide, prometheus_url: str, watched: str
+) -> dict[str, Any]:
+    repository, tag = node_side.images["CARETAKER"].rsplit(":", 1)
+    api_port = kube.url.rsplit(":", 1)[1]
+    return {
+        "image": {"repository": repository, "tag": tag, "pullPolicy": "Never"},
+        "hostNetwork": True,
+        "kubernetesApi": {"host": "127.0.0.1", "port": api_port},
+        "rook": {"namespace": "rook-ceph"},
+        "prometheus": {"url": prometheus_url},
+        "liveness": {"port": LIVENESS_PORT},
+        "metrics": {"port": METRICS_PORT},
+        "watchNamespaces": [watched],
+        "reconcileInterval": 1,
+        "nodeSelector": {"kubernetes.io/hostname": OPERATOR_NODE},
+    }
+
+
+@pytest.fixture
+def installed(
+    kube_testbed: KubeTestbed,
+    kube_api: ApiClient,
+    node_side: NodeSide,
+    ceph_testbed: CephTestbed,
+    ceph_prometheus: PrometheusTestbed,
+    caretaker_crds: None,
+    namespace: str,
+    tmp_path: Path,
+) -> Iterator[Installed]:
+    release_ns = unique_name("caretaker-system")
+    values = tmp_path / "values.yaml"
+    values.write_text(
+        yaml.safe_dump(testbed_values(kube_testbed, node_side, ceph_prometheus.url, namespace))
+    )
+    try:
+        helm(
+            kube_testbed,
+            "install",
+            RELEASE,
+            str(CHART),
+            "--namespace",
+            release_ns,
+            "--create-namespace",
+            "--values",
+            str(values),
+            "--wait",
+            "--timeout",
+            "3m",
+        )
+        pods = list_pods(kube_api, release_ns, "app.kubernetes.io/name=caretaker")
+        assert len(pods) == 1, [p["metadata"]["name"] for p in pods]
+        yield Installed(release_ns, namespace, pods[0])
+    finally:
+        logs = subprocess.run(
+            [
+                "kubectl",
+                "--kubeconfig",
+                str(kube_testbed.kubeconfig),
+                "-n",
+                release_ns,
+                "logs",
+                "deployment/caretaker",
+                "--tail",
+                "80",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        print(f"--- operator pod log ---\n{logs.stdout}{logs.stderr}")
+        helm(kube_testbed, "uninstall", RELEASE, "--namespace", release_ns, "--wait")
+        wait_until(lambda: not list_pods(kube_api, release_ns), 120, "the operator pod to be gone")
+
+
+def test_chart_installs_and_the_operator_pod_is_ready(
+    installed: Installed, kube_api: ApiClient, ceph_prometheus: PrometheusTestbed
+) -> None:
+    """Default values plus connection values: the pod starts, the kubelet probes it, and
+    Prometheus scrapes its /metrics."""
+    pod = installed.pod
+    container = pod["spec"]["containers"][0]
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        assert container[probe]["httpGet"]["path"] == "/healthz"
+    assert pod["spec"]["enableServiceLinks"] is False
+    statuses = pod["status"]["containerStatuses"]
+    assert statuses[0]["ready"] is True
+    assert statuses[0]["restartCount"] == 0, "the operator restarted: a start-up crash?"
+    assert node_of(pod) == OPERATOR_NODE
+    target = f"{pod['status']['podIP']}:{METRICS_PORT}"
+    ceph_prometheus.add_target("caretaker-pod", target)
+    try:
+        wait_until(
+            lambda: ceph_prometheus.instant('up{job="caretaker-pod"} == 1'),
+            60,
+            f"Prometheus to scrape the operator pod at {target}",
+        )
+        series = ceph_prometheus.instant('{job="caretaker-pod", __name__=~"caretaker_.+"}')
+        assert series, "the pod exports caretaker_* metrics"
+    finally:
+        ceph_prometheus.remove_target("caretaker-pod")
+
+
+def test_seed_story_with_the_operator_installed_by_the_chart(
+    installed: Installed,
+    kube_api: ApiClient,
+    ceph_cluster: CephTestbed,
+    node_side: NodeSide,
+    storage_nodes: dict[str, list[int]],
+) -> None:
+    """A failing server is drained (its workload moves, its OSD pod stays Pending), noout keeps
+    its OSDs in, the technician is waited for; after the release the OSDs return, PGs are clean
+    and the Maintenance is Completed: all done by the operator pod under the chart's RBAC."""
+    node, namespace = "ct-node-a", installed.watched
+    osds = storage_nodes[node]
+    web = create_deployment(
+        kube_api,
+        namespace,
+        "web",
+        node_side.images["WORKLOAD"],
+        replicas=2,
+        prefer=node,
+        stop_seconds=3,
+    )
+    create_pdb_v1beta1(kube_api, namespace, "web", {"app": "web"}, min_available=1)
+    wait_running(kube_api, namespace, web, 2)
+    wait_pdb_allows(kube_api, namespace, "web", 1)
+    create_maintenance(kube_api, namespace, "fans", {"nodes": [node], "hold": {"mode": "manual"}})
+    wait_phase(kube_api, namespace, "fans", "InMaintenance", timeout=180)
+    assert noout_osds(ceph_cluster) == set(osds)
+    assert node not in {node_of(p) for p in wait_running(kube_api, namespace, web, 2)}
+    for osd in osds:
+        wait_until(lambda o=osd: not osd_up(ceph_cluster, o), 30, f"osd.{osd} down")
+        assert osd_pod_phases(kube_api, osd) == ["Pending"]
+        assert osd_in(ceph_cluster, osd)
+    time.sleep(2)
+    patch_maintenance(
+        kube_api, namespace, "fans", {"metadata": {"annotations": {"caretaker.dev/release": node}}}
+    )
+    wait_phase(kube_api, namespace, "fans", "Completed", timeout=180)
+    for osd in osds:
+        assert osd_pod_phases(kube_api, osd) == ["Running"]
+    ceph_cluster.wait_healthy(timeout=120)
+    assert noout_osds(ceph_cluster) == set()

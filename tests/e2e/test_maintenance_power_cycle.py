@@ -1,0 +1,84 @@
+"""`hold: {mode: auto}` on a Rook-shaped node: the technician powers the server off and on.
+
+The drain evicts the node's OSD pods, which cannot come back while it is cordoned: that must not
+pass for the work. The hold ends once the node has gone NotReady (its kubelet and containers
+stopped) and is Ready again; then Caretaker uncordons and waits for the OSDs.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from kubernetes.client import ApiClient
+
+from fixtures.ceph import CephTestbed
+from fixtures.cluster import NodeSide, osd_pod_phases
+from fixtures.maintenance import (
+    OperatorFactory,
+    create_maintenance,
+    node_object,
+    node_status,
+    noout_osds,
+    osd_in,
+    osd_up,
+    status_of,
+    wait_phase,
+)
+from fixtures.operator import wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.ceph, pytest.mark.kube]
+
+
+def _ready(api: ApiClient, node: str) -> str:
+    conditions = node_object(api, node)["status"].get("conditions") or []
+    return next((c["status"] for c in conditions if c["type"] == "Ready"), "Unknown")
+
+
+def test_auto_hold_follows_the_power_cycle_of_the_node(
+    kube_api: ApiClient,
+    clean_nodes: dict[str, list[int]],
+    ceph_cluster: CephTestbed,
+    node_side: NodeSide,
+    run_operator: OperatorFactory,
+    namespace: str,
+) -> None:
+    node = sorted(clean_nodes)[0]
+    osds = clean_nodes[node]
+    create_maintenance(kube_api, namespace, "reboot", {"nodes": [node], "hold": {"mode": "auto"}})
+    powered_off = False
+    try:
+        with run_operator():
+            status = wait_phase(kube_api, namespace, "reboot", "InMaintenance", timeout=120)
+            assert node_status(status, node)["osdsUpWhenPrepared"] is False
+            time.sleep(4)  # the drain stopped the OSDs: that is not the technician's work
+            status = status_of(kube_api, namespace, "reboot")
+            assert status["phase"] == "InMaintenance"
+            assert f"waiting for node {node} to go down" in status["message"]
+
+            node_side.stop_node(node)  # the technician powers the server off
+            powered_off = True
+            wait_until(lambda: _ready(kube_api, node) != "True", 90, f"{node} NotReady")
+
+            def went_away() -> dict[str, Any] | None:
+                current = status_of(kube_api, namespace, "reboot")
+                return current if node_status(current, node).get("wentAway") else None
+
+            status = wait_until(went_away, 30, "the Maintenance to see the node gone")  # type: ignore[assignment]
+            assert status["phase"] == "InMaintenance"
+            assert f"waiting for node {node} to be Ready" in status["message"]
+            for osd in osds:
+                assert osd_in(ceph_cluster, osd), "noout keeps the OSD in"
+
+            node_side.start_node(node)  # ... and on again
+            powered_off = False
+            wait_phase(kube_api, namespace, "reboot", "Completed", timeout=180)
+            for osd in osds:
+                assert osd_pod_phases(kube_api, osd) == ["Running"]
+                assert osd_up(ceph_cluster, osd)
+    finally:
+        if powered_off:
+            node_side.start_node(node)
+    ceph_cluster.wait_healthy(timeout=120)
+    assert noout_osds(ceph_cluster) == set()
