@@ -238,7 +238,7 @@ def test_defaults_one_replica_recreate_restricted_pod() -> None:
     ports = {p["name"]: p["containerPort"] for p in main["ports"]}
     assert f"--liveness=http://0.0.0.0:{ports['healthz']}/healthz" in args
     assert f"--metrics-port={ports['metrics']}" in args
-    for probe in ("livenessProbe", "startupProbe"):
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
         assert main[probe]["httpGet"] == {"path": "/healthz", "port": "healthz"}
     env = {e["name"] for e in main["env"]}
     assert {"POD_NAME", "POD_NAMESPACE"} <= env

@@ -222,7 +222,7 @@ def test_ports_are_values_used_by_flags_probes_and_the_service() -> None:
     assert ports == {"metrics": 19095, "healthz": 18080}
     assert "--liveness=http://0.0.0.0:18080/healthz" in main["args"]
     assert "--metrics-port=19095" in main["args"]
-    for probe in ("livenessProbe", "startupProbe"):
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
         assert main[probe]["httpGet"]["port"] == "healthz"
     service = one(docs, "Service")
     assert service["spec"]["ports"] == [
