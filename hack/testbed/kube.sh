@@ -168,6 +168,7 @@ start_apiserver() {
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-account-key-file="$KDIR/sa.pub" --service-account-signing-key-file="$KDIR/sa.key" \
     --service-cluster-ip-range="$SERVICE_CIDR" --endpoint-reconciler-type=none \
+    --kubelet-preferred-address-types=InternalIP \
     --disable-admission-plugins=$DISABLED_ADMISSION --allow-privileged=true --profiling=false \
     </dev/null >"$KDIR/kube-apiserver.log" 2>&1 9>&- &
   echo $! > "$KDIR/kube-apiserver.pid"

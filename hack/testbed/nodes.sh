@@ -95,10 +95,11 @@ stop_engine() {
   rm -rf "$dir"
 }
 
-# unmount_under DIR: every mount point below DIR, deepest first (kubelet's secret tmpfs, shm...).
+# unmount_under DIR: every mount point at or below DIR, deepest first (kubelet's secret tmpfs,
+# shm..., and its root directory, which it bind-mounts onto itself).
 unmount_under() {
   local mounts
-  mounts=$(awk -v d="$1/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r)
+  mounts=$(awk -v d="$1" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/self/mounts | sort -r)
   [[ -z $mounts ]] || xargs -r -n1 umount -l <<< "$mounts" 2>/dev/null || true
 }
 

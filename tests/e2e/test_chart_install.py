@@ -49,6 +49,7 @@ RELEASE = "caretaker"
 OPERATOR_NODE = "ct-node-c"  # the story drains ct-node-a
 PORT_BASE = int(os.environ.get("CARETAKER_TESTBED_PORT_BASE", "20000"))
 LIVENESS_PORT, METRICS_PORT = PORT_BASE + 180, PORT_BASE + 181
+SCRAPE_JOB = "caretaker-pod"
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def helm(kube: KubeTestbed, *args: str) -> str:
     return done.stdout
 
 
-def testbed_values(
+def values_for_testbed(
     kube: KubeTestbed, node_side: NodeSide, prometheus_url: str, watched: str
 ) -> dict[str, Any]:
     repository, tag = node_side.images["CARETAKER"].rsplit(":", 1)
@@ -99,7 +100,7 @@ def installed(
     release_ns = unique_name("caretaker-system")
     values = tmp_path / "values.yaml"
     values.write_text(
-        yaml.safe_dump(testbed_values(kube_testbed, node_side, ceph_prometheus.url, namespace))
+        yaml.safe_dump(values_for_testbed(kube_testbed, node_side, ceph_prometheus.url, namespace))
     )
     try:
         helm(
@@ -118,8 +119,11 @@ def installed(
         )
         pods = list_pods(kube_api, release_ns, "app.kubernetes.io/name=caretaker")
         assert len(pods) == 1, [p["metadata"]["name"] for p in pods]
+        # Prometheus scrapes the pod's /metrics (hostNetwork: the pod's IP is its node's)
+        ceph_prometheus.add_target(SCRAPE_JOB, f"{pods[0]['status']['podIP']}:{METRICS_PORT}")
         yield Installed(release_ns, namespace, pods[0])
     finally:
+        ceph_prometheus.remove_target(SCRAPE_JOB)
         logs = subprocess.run(
             [
                 "kubectl",
@@ -156,23 +160,18 @@ def test_chart_installs_and_the_operator_pod_is_ready(
     assert statuses[0]["ready"] is True
     assert statuses[0]["restartCount"] == 0, "the operator restarted: a start-up crash?"
     assert node_of(pod) == OPERATOR_NODE
-    target = f"{pod['status']['podIP']}:{METRICS_PORT}"
-    ceph_prometheus.add_target("caretaker-pod", target)
-    try:
-        wait_until(
-            lambda: ceph_prometheus.instant('up{job="caretaker-pod"} == 1'),
-            60,
-            f"Prometheus to scrape the operator pod at {target}",
-        )
-        series = ceph_prometheus.instant('{job="caretaker-pod", __name__=~"caretaker_.+"}')
-        assert series, "the pod exports caretaker_* metrics"
-    finally:
-        ceph_prometheus.remove_target("caretaker-pod")
+    wait_until(
+        lambda: ceph_prometheus.instant(f'up{{job="{SCRAPE_JOB}"}} == 1'),
+        60,
+        "Prometheus to scrape the operator pod",
+    )
+    assert ceph_prometheus.instant(f'process_start_time_seconds{{job="{SCRAPE_JOB}"}}')
 
 
 def test_seed_story_with_the_operator_installed_by_the_chart(
     installed: Installed,
     kube_api: ApiClient,
+    ceph_prometheus: PrometheusTestbed,
     ceph_cluster: CephTestbed,
     node_side: NodeSide,
     storage_nodes: dict[str, list[int]],
@@ -211,3 +210,7 @@ def test_seed_story_with_the_operator_installed_by_the_chart(
         assert osd_pod_phases(kube_api, osd) == ["Running"]
     ceph_cluster.wait_healthy(timeout=120)
     assert noout_osds(ceph_cluster) == set()
+    reconciles = (
+        f'controller_runtime_reconcile_total{{job="{SCRAPE_JOB}", controller="maintenance"}}'
+    )
+    wait_until(lambda: ceph_prometheus.instant(reconciles), 30, "the pod's reconcile counts")
