@@ -2,7 +2,8 @@
 
 POST /pagerduty     prints the Events API v2 event (trigger / resolve) and answers 202.
 POST /restart-osd   prints the webhook event and restarts the OSD it names (the testbed's
-                    ceph.sh start-osd), as a team's automation would on a real cluster.
+                    ceph.sh start-osd, inside the OSD's pod), as a team's automation would on a
+                    real cluster; prints the outcome.
 """
 
 from __future__ import annotations
@@ -42,11 +43,23 @@ class Receiver(BaseHTTPRequestHandler):
             self._answer(404, {})
 
     def _restart(self, osd: str) -> None:
-        subprocess.run(
-            [str(REPO / "hack/testbed/ceph.sh"), "start-osd", self.state_dir, osd],
-            check=False,
-            capture_output=True,
-        )
+        # The OSD runs in a pod (Rook's layout); the testbed's start-osd lets the crashed ceph-osd
+        # start again inside it and returns once the OSD is up in the OSD map.
+        try:
+            done = subprocess.run(
+                [str(REPO / "hack/testbed/ceph.sh"), "start-osd", self.state_dir, osd],
+                check=False,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+        except subprocess.TimeoutExpired:
+            print(f"AUTOMATION restart of osd.{osd} FAILED: no answer within 120 s", flush=True)
+            return
+        if done.returncode == 0:
+            print(f"AUTOMATION osd.{osd} is up again", flush=True)
+        else:
+            print(f"AUTOMATION restart of osd.{osd} FAILED: {done.stderr.strip()}", flush=True)
 
     def _answer(self, status: int, body: dict[str, object]) -> None:
         data = json.dumps(body).encode()
