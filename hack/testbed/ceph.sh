@@ -461,6 +461,6 @@ case $ACTION in
   kill-osd) kill_osd "${3:?$USAGE}" ;;
   start-osd) start_osd_and_wait "${3:?$USAGE}" ;;
   stop-mon) mon_index "${3:-a}" >/dev/null; stop_pidfile "$(pidfile "mon.${3:-a}")"; log "ceph: mon.${3:-a} stopped" ;;
-  start-mon) start_mon "${3:-a}"; wait_mon; log "ceph: mon.${3:-a} started" ;;
+  start-mon) start_mon "${3:-a}"; log "ceph: mon.${3:-a} started (in quorum once a majority runs)" ;;
   *) die "$USAGE" ;;
 esac

@@ -22,6 +22,7 @@ from caretaker.clients.ceph import (
     CephCommandError,
     CephConnection,
     CephUnavailable,
+    ClusterStatus,
     HealthStatus,
     OsdNotFound,
     RookDiscoveryError,
@@ -237,20 +238,34 @@ def test_a_killed_osd_shows_as_down_then_recovers(
     assert changing_client.pg_stat().all_active_clean
 
 
-def test_mon_down_is_unavailable_and_the_client_recovers(
+def test_quorum_lost_is_unavailable_and_the_client_recovers(
     backend: Backend, ceph_cluster: CephTestbed
 ) -> None:
     with create_ceph_client(
         connection_to(ceph_cluster, timeout=2), backend, retry_attempts=2
     ) as ceph:
-        assert ceph.status().health.status is HealthStatus.OK  # connected before the mon goes
-        ceph_cluster.stop_mon()
+        assert ceph.status().health.status is HealthStatus.OK  # connected before the mons go
+        ceph_cluster.stop_mon("a")  # two of three left: still a quorum, the client carries on
+
+        def status_or_none() -> ClusterStatus | None:
+            try:
+                return ceph.status()
+            except CephUnavailable:  # while the monitors elect a new leader
+                return None
+
+        eventually(status_or_none, lambda s: s is not None and s.quorum == ("b", "c"), 60)
+        ceph_cluster.stop_mon("b")
+        ceph_cluster.stop_mon("c")
         started = time.monotonic()
         with pytest.raises(CephUnavailable):
             ceph.status()
         assert time.monotonic() - started < 30
-        ceph_cluster.start_mon()
-        status = eventually(ceph.status, lambda s: s.quorum == ("a",), timeout=30)
+        ceph_cluster.start_mon("a")
+        ceph_cluster.start_mon("b")
+        status = eventually(
+            status_or_none, lambda s: s is not None and s.quorum == ("a", "b"), timeout=60
+        )
+        assert status is not None
         assert status.num_osds == 3
 
 

@@ -73,13 +73,17 @@ def crush_hosts(ceph: CephTestbed) -> dict[int, str]:
 
 
 def cluster_state(api: ApiClient, ceph: CephTestbed, nodes: list[str], lease_ns: str) -> Any:
-    """What a plan must leave untouched: Node objects, Leases, noout, Maintenances."""
+    """What a plan must leave untouched: Nodes (spec, labels, annotations: their kubelets keep
+    writing status), Leases, noout, Maintenances."""
     objects = {n: request_json(api, "GET", api_path("/api/v1/nodes/{}", n)) for n in nodes}
     leases = request_json(
         api, "GET", api_path("/apis/coordination.k8s.io/v1/namespaces/{}/leases", lease_ns)
     )
     return (
-        {n: o["metadata"]["resourceVersion"] for n, o in objects.items()},
+        {
+            n: (o["spec"], o["metadata"].get("labels"), o["metadata"].get("annotations"))
+            for n, o in objects.items()
+        },
         sorted((i["metadata"]["name"], i["metadata"]["resourceVersion"]) for i in leases["items"]),
         noout_osds(ceph),
         sorted(ceph.ceph("osd", "dump")["flags_set"]),
