@@ -200,6 +200,7 @@ start_kubelet() {
     --experimental-dockershim-root-directory="$dir/dockershim" \
     --container-runtime-endpoint="unix://$RUN_ROOT/$node/dockershim.sock" \
     --pod-infra-container-image=k8s.gcr.io/pause:3.2 --v=1 \
+    --feature-gates=DevicePlugins=false \
     </dev/null >>"$dir/kubelet.log" 2>&1 9>&- &
   echo $! > "$dir/kubelet.pid"
 }
@@ -254,6 +255,8 @@ cmd_stop() {
   for node in "${NODES[@]}"; do stop_kubelet "$node"; done
   stop_pidfile "$NDIR/kube-scheduler.pid"
   stop_pidfile "$NDIR/kube-controller-manager.pid"
+  # a start that was interrupted may not have written every pid file: match the state path
+  pkill -KILL -f -- "kube(let|-controller-manager|-scheduler) .*$STATE/" 2>/dev/null || true
   for node in "${NODES[@]}"; do stop_engine "$node" & done
   wait
   rmdir "$RUN_ROOT" 2>/dev/null || true
