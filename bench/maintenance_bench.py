@@ -34,7 +34,7 @@ sys.path[:0] = [str(REPO / "tests"), str(REPO / "operator")]
 from kubernetes.client import ApiClient  # noqa: E402
 
 from caretaker.clients.kube_api import KubeApiError, load_api_client  # noqa: E402
-from fixtures.cluster import create_deployment, node_of, wait_running  # noqa: E402
+from fixtures.cluster import create_deployment, node_of, read_images, wait_running  # noqa: E402
 from fixtures.maintenance import create_maintenance, status_of  # noqa: E402
 from fixtures.operator import apply_crd, operator_process  # noqa: E402
 
@@ -108,9 +108,7 @@ def _measure(state: Path, runs: int, pods: int) -> dict[str, Any]:
         if line.strip()
     )
     node = sorted(hosts)[0]
-    images = dict(
-        line.split("=", 1) for line in (state / "nodes" / "images.env").read_text().splitlines()
-    )
+    images = read_images(state / "nodes" / "images.env")
     for ns in ("bench", "caretaker-system"):
         _namespace(api, ns)
     metrics_port = 30095
