@@ -248,7 +248,7 @@ def main() -> int:
     os.environ.setdefault("CARETAKER_TESTBED_PORT_BASE", PORT_BASE)
     os.environ.setdefault("CARETAKER_SCRAPE_INTERVAL", f"{SCRAPE_SECONDS:g}s")
     state = Path(tempfile.mkdtemp(prefix="caretaker-bench-", dir="/dev/shm"))
-    components = ("kube.sh", "ceph.sh", "prometheus.sh")
+    components = ("kube.sh", "nodes.sh", "ceph.sh", "prometheus.sh")
     try:
         for component in components:
             _script(component, "start", str(state))
