@@ -17,11 +17,14 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from caretaker.domain.disruption import Claim, admit, maintenance_claimant
 from caretaker.domain.maintenance.actions import (
     AcquireLease,
     Action,
+    ClaimDomain,
     Cordon,
     EvictPods,
+    ReleaseClaim,
     ReleaseLease,
     SetNoout,
     Uncordon,
@@ -102,6 +105,8 @@ class Cluster:
         self.ok_to_stop: dict[str, OkToStopView] = {}
         self.gates: dict[str, tuple[GateResult, ...]] = {}
         self.leases: dict[str, str | None] = {}
+        self.claims: dict[str, Claim] = {}  # the cluster-wide disruption ledger
+        self.ledger_error = ""
         self.ceph_up = True
         self.status = MaintenanceStatus()
         self.release_annotation = ""
@@ -160,6 +165,8 @@ class Cluster:
             pods={n: tuple(f.pods) for n, f in self.nodes.items()},
             leases={n: LeaseView(h, False) for n, h in self.leases.items()},
             gates=dict(self.gates),
+            disruptions=tuple(self.claims.values()),
+            ledger_error=self.ledger_error,
         )
 
     def degraded_pgs(self) -> int:
@@ -212,6 +219,16 @@ class Cluster:
                 self.redundant.append(action)
             else:
                 self.leases[action.node] = None
+        elif isinstance(action, ClaimDomain):
+            claim = Claim(maintenance_claimant(IDENTITY, action.node), action.domain, action.osds)
+            if not admit(self.claims.values(), claim).admitted:
+                self.violations.append(f"claimed {action.domain} while another domain is claimed")
+            if claim.claimant in self.claims:
+                self.redundant.append(action)
+            self.claims[claim.claimant] = claim
+        elif isinstance(action, ReleaseClaim):
+            if self.claims.pop(maintenance_claimant(IDENTITY, action.node), None) is None:
+                self.redundant.append(action)
         elif isinstance(action, SetNoout):
             self._set_noout(action)
         elif isinstance(action, UnsetNoout):
@@ -398,6 +415,7 @@ class Cluster:
         left += [f"noout on osd.{i}" for i, owner in self.noout.items() if owner == US]
         left += [f"noout on {b}" for b, owner in self.noout_buckets.items() if owner == US]
         left += [f"lease on {n}" for n, h in self.leases.items() if h == IDENTITY]
+        left += [f"claim {c}" for c in self.claims if c.startswith(f"maintenance/{IDENTITY}/")]
         return left
 
     def finished(self) -> bool:

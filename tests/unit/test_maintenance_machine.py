@@ -18,10 +18,13 @@ from maintenance_worlds import (
     status_roundtrip,
 )
 
+from caretaker.domain.disruption import Claim
 from caretaker.domain.maintenance.actions import (
     AcquireLease,
+    ClaimDomain,
     Cordon,
     EvictPods,
+    ReleaseClaim,
     ReleaseLease,
     SetNoout,
     Uncordon,
@@ -61,6 +64,7 @@ def test_full_lifecycle_under_manual_hold() -> None:
     assert cluster.phase() == NodePhase.IN_MAINTENANCE
     assert cluster.actions == [
         AcquireLease("a"),
+        ClaimDomain("a", "rack-a", (0,)),
         SetNoout("a", (0,)),
         Cordon("a"),
         EvictPods("a", (("apps", "web-1"), ("apps", "web-2")), None),
@@ -73,11 +77,16 @@ def test_full_lifecycle_under_manual_hold() -> None:
     cluster.tick = timedelta(minutes=5)
     for _ in range(5):  # nothing happens until the release (within nooutTimeout, 30m)
         cluster.step()
-    assert len(cluster.actions) == 4
+    assert len(cluster.actions) == 5
     cluster.tick = timedelta(seconds=10)
     cluster.spec_raw["release"] = ["a"]
     step = cluster.settle()
-    assert cluster.actions[4:] == [Uncordon("a"), UnsetNoout("a", (0,)), ReleaseLease("a")]
+    assert cluster.actions[5:] == [
+        Uncordon("a"),
+        UnsetNoout("a", (0,)),
+        ReleaseClaim("a"),
+        ReleaseLease("a"),
+    ]
     assert cluster.summary_phases() == LIFECYCLE_PHASES
     restoring = [s.summary.message for s in cluster.steps if s.summary.phase == "Restoring"]
     assert any("waiting for osd.0 to be up" in m for m in restoring)
@@ -269,7 +278,12 @@ def test_blocked_drain_times_out_rolls_back_and_stops() -> None:
     step = cluster.run_until(Cluster.finished)
     assert (cluster.phase("a"), cluster.phase("b")) == (NodePhase.FAILED, NodePhase.PENDING)
     assert any(s.status.nodes[0].phase == NodePhase.ROLLING_BACK for s in cluster.steps)
-    assert cluster.actions[-3:] == [Uncordon("a"), UnsetNoout("a", (0,)), ReleaseLease("a")]
+    assert cluster.actions[-4:] == [
+        Uncordon("a"),
+        UnsetNoout("a", (0,)),
+        ReleaseClaim("a"),
+        ReleaseLease("a"),
+    ]
     assert (step.summary.phase, step.summary.stalled) == ("Failed", True)
     assert conditions(cluster)["Stalled"] == "True"
     assert {"NodeFailed", "NodeRolledBack", "Failed"} <= set(cluster.reasons())
@@ -433,9 +447,9 @@ def test_set_noout_whose_status_write_is_lost_is_still_lifted() -> None:
     """The executor runs the action, then patches the status: if that patch fails (API error,
     crash), Ceph has our noout but the status has no intent for it."""
     cluster = one_node(release=["a"], gates={"allowedWarnings": ["OSD_FLAGS"]})
-    cluster.run_until(lambda c: c.actions[-1:] == [AcquireLease("a")])
+    cluster.run_until(lambda c: c.actions[-1:] == [ClaimDomain("a", "rack-a", (0,))])
     cluster.step()  # records the intent: no Ceph action before the status says so
-    assert cluster.actions[-1] == AcquireLease("a")
+    assert cluster.actions[-1] == ClaimDomain("a", "rack-a", (0,))
     assert cluster.phase() == NodePhase.DRAINING
     cluster.step(crash="unsaved")
     assert cluster.actions[-1] == SetNoout("a", (0,))
@@ -466,3 +480,32 @@ def test_random_crashes_and_delays_keep_the_invariants(scenario: Scenario) -> No
     if scenario.ending == "none":
         failed = any(t.stuck_pod for t in scenario.twists)
         assert cluster.steps[-1].summary.phase == ("Failed" if failed else "Completed")
+
+
+def test_a_claim_on_another_failure_domain_holds_the_node_before_any_change() -> None:
+    """Another Maintenance (any namespace) or a HealthPolicy disrupting another domain: the
+    node waits in Preflight, whatever the health gate allows, and goes once the claim is gone."""
+    cluster = one_node(release=["a"], gates={"allowedWarnings": ["OSD_DOWN", "OSD_FLAGS"]})
+    other = Claim("maintenance/team-b/disk-swap/x", "rack-b", (9,))
+    cluster.claims[other.claimant] = other
+    for _ in range(10):
+        cluster.step()
+    assert cluster.phase() == NodePhase.PREFLIGHT
+    assert cluster.actions == [AcquireLease("a")]
+    message = cluster.steps[-1].summary.message
+    assert "failure domain rack-b is being disrupted by Maintenance team-b/disk-swap" in message
+    del cluster.claims[other.claimant]
+    cluster.run_until(Cluster.finished)
+    assert cluster.phase() == NodePhase.COMPLETED
+    assert cluster.leftovers() == []
+    assert cluster.violations == []
+
+
+def test_an_unreadable_ledger_holds_the_node() -> None:
+    cluster = one_node(release=["a"])
+    cluster.ledger_error = "Lease caretaker-disruptions-x: 403 forbidden"
+    for _ in range(5):
+        cluster.step()
+    assert cluster.phase() == NodePhase.PREFLIGHT
+    assert "the disruption ledger cannot be read" in cluster.steps[-1].summary.message
+    assert not any(isinstance(a, SetNoout | Cordon) for a in cluster.actions)

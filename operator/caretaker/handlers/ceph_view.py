@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import replace
 
 from caretaker.clients.ceph.base import CephClient
@@ -26,11 +26,16 @@ def _ok_to_stop(ceph: CephClient, osds: tuple[int, ...]) -> OkToStopView:
     return OkToStopView(False, detail)
 
 
-def read_ceph_view(services: Services, gated_nodes: Collection[str]) -> tuple[CephView | None, str]:
+def read_ceph_view(
+    services: Services,
+    gated_nodes: Collection[str],
+    together_with: Callable[[str, tuple[int, ...]], tuple[int, ...]] = lambda _, osds: osds,
+) -> tuple[CephView | None, str]:
     """The Ceph part of the snapshot, or (None, why) when Ceph cannot be read right now.
 
     ``gated_nodes``: nodes whose gates are being checked; ok-to-stop is asked for their OSDs
-    (as this read of Ceph's OSD metadata places them) and for no others.
+    (as this read of Ceph's OSD metadata places them), ``together_with`` the OSDs other actors
+    are disrupting (the disruption ledger), and for no others.
     """
     ceph: CephClient | None = services.ceph
     if ceph is None:
@@ -51,7 +56,7 @@ def read_ceph_view(services: Services, gated_nodes: Collection[str]) -> tuple[Ce
             pg_states=dict(ceph.pg_stat().by_state),
         )
         osds = {node: view.osds_of(node) for node in gated_nodes}
-        ok = {node: _ok_to_stop(ceph, ids) for node, ids in osds.items() if ids}
+        ok = {n: _ok_to_stop(ceph, together_with(n, ids)) for n, ids in osds.items() if ids}
     except CephError as error:
         return None, str(error)
     return replace(view, ok_to_stop=ok), ""

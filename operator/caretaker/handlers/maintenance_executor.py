@@ -14,11 +14,14 @@ from caretaker.clients.kube_events import ObjectRef, post_event
 from caretaker.clients.kube_eviction import BlockedByBudget, Evicted, evict_pod
 from caretaker.clients.kube_lease import acquire_lease, release_lease, renew_lease
 from caretaker.clients.kube_nodes import cordon_for, uncordon_for
+from caretaker.domain.disruption import Claim, maintenance_claimant
 from caretaker.domain.maintenance.actions import (
     AcquireLease,
     Action,
+    ClaimDomain,
     Cordon,
     EvictPods,
+    ReleaseClaim,
     ReleaseLease,
     SetNoout,
     Uncordon,
@@ -32,11 +35,16 @@ from caretaker.domain.maintenance.render import (
 )
 from caretaker.domain.maintenance.status import MaintenanceStatus, NodePhase
 from caretaker.domain.maintenance.world import World
+from caretaker.handlers.disruptions import enter_claim, remove_claims
 from caretaker.handlers.maintenance_snapshot import build_world, lease_name
 from caretaker.handlers.services import Services
 from caretaker.metrics import record_maintenance_phase
 
 logger = logging.getLogger("caretaker.maintenance")
+
+
+class DomainBusy(Exception):
+    """Another actor claimed another failure domain between the snapshot and the write."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,14 @@ def _execute(services: Services, world: World, step: Step, action: Action) -> Ma
             )
         else:
             release_lease(kube, settings.lease_namespace, name, identity)
+    elif isinstance(action, ClaimDomain):
+        claimant = maintenance_claimant(identity, action.node)
+        claim = Claim(claimant, action.domain, action.osds, node=action.node)
+        verdict = enter_claim(services, claim)
+        if not verdict.admitted:
+            raise DomainBusy(verdict.reason)
+    elif isinstance(action, ReleaseClaim):
+        remove_claims(services, {maintenance_claimant(identity, action.node)})
     elif isinstance(action, Cordon):
         cordon_for(kube, action.node, identity)
     elif isinstance(action, Uncordon):

@@ -9,6 +9,7 @@ from typing import Any
 from caretaker.clients.kube_lease import read_lease
 from caretaker.clients.kube_nodes import NodeInfo, list_nodes
 from caretaker.clients.kube_pods import PodInfo, pods_on_node
+from caretaker.domain.disruption import maintenance_claimant, union_osds
 from caretaker.domain.labels import matches_labels
 from caretaker.domain.maintenance.spec import MaintenanceSpec, read_maintenance_spec
 from caretaker.domain.maintenance.status import ACTIVE_PHASES, NodePhase, status_from_dict
@@ -22,6 +23,7 @@ from caretaker.domain.maintenance.world import (
     World,
 )
 from caretaker.handlers.ceph_view import read_ceph_view
+from caretaker.handlers.disruptions import try_read_claims
 from caretaker.handlers.promql_gates import evaluate_gates
 from caretaker.handlers.services import Services
 
@@ -77,7 +79,13 @@ def build_world(
     gated = [r.name for r in active if r.phase == NodePhase.PREFLIGHT]
     if gate_all_targets and spec is not None:
         gated = list(spec.nodes or selected)
-    ceph, ceph_error = read_ceph_view(services, gated)
+    identity = identity_of(body)
+    claims, ledger_error = try_read_claims(services) if active else ((), "")
+    ceph, ceph_error = read_ceph_view(
+        services,
+        gated,
+        lambda node, osds: union_osds(claims, maintenance_claimant(identity, node), osds),
+    )
     pods = {
         r.name: tuple(pod_view(p) for p in pods_on_node(kube, r.name))
         for r in active
@@ -85,7 +93,7 @@ def build_world(
     }
     return World(
         now=now,
-        identity=identity_of(body),
+        identity=identity,
         generation=int(meta.get("generation") or 0),
         spec=spec,
         spec_errors=tuple(errors),
@@ -99,6 +107,8 @@ def build_world(
         pods=pods,
         leases={r.name: lease_view(services, r.name, now) for r in active},
         gates=_gates(services, spec, gated),
+        disruptions=claims,
+        ledger_error=ledger_error,
     )
 
 

@@ -18,3 +18,4 @@ class Services:
     ceph: CephClient | None  # None when no connection is configured or it failed
     prometheus: Any  # caretaker.clients.prometheus client, or None without a Prometheus URL
     ceph_error: str = ""
+    ledger_name: str = ""  # the disruption ledger's Lease, named once Ceph's fsid is known

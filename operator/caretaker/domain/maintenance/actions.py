@@ -16,6 +16,21 @@ class ReleaseLease:
 
 
 @dataclass(frozen=True)
+class ClaimDomain:
+    """Enter the node in the cluster-wide disruption ledger (compare-and-swap, admitted only
+    while no other failure domain is claimed)."""
+
+    node: str
+    domain: str
+    osds: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ReleaseClaim:
+    node: str
+
+
+@dataclass(frozen=True)
 class SetNoout:
     node: str
     osds: tuple[int, ...] = ()
@@ -46,4 +61,14 @@ class EvictPods:
     grace_period_seconds: int | None
 
 
-Action = AcquireLease | ReleaseLease | SetNoout | UnsetNoout | Cordon | Uncordon | EvictPods
+Action = (
+    AcquireLease
+    | ReleaseLease
+    | ClaimDomain
+    | ReleaseClaim
+    | SetNoout
+    | UnsetNoout
+    | Cordon
+    | Uncordon
+    | EvictPods
+)

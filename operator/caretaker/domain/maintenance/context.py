@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from caretaker.domain.disruption import Claim, find, maintenance_claimant
 from caretaker.domain.maintenance.actions import Action
 from caretaker.domain.maintenance.spec import MaintenanceSpec
 from caretaker.domain.maintenance.status import NodeRecord
@@ -31,6 +32,12 @@ class NodeContext:
     def lease_ours(self, node: str) -> bool:
         lease = self.world.leases.get(node)
         return lease is not None and lease.holder == self.world.identity and not lease.expired
+
+    def claimant(self, node: str) -> str:
+        return maintenance_claimant(self.world.identity, node)
+
+    def own_claim(self, node: str) -> Claim | None:
+        return find(self.world.disruptions, self.claimant(node))
 
     def lease_other(self, node: str) -> str | None:
         lease = self.world.leases.get(node)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from caretaker.domain.disruption import Claim
 from caretaker.domain.maintenance.spec import MaintenanceSpec
 from caretaker.domain.maintenance.status import MaintenanceStatus
 from caretaker.domain.validation import FieldError
@@ -94,3 +95,5 @@ class World:
     gates: Mapping[str, tuple[GateResult, ...]] = field(
         default_factory=dict
     )  # node -> PromQL gates
+    disruptions: tuple[Claim, ...] = ()  # the cluster-wide disruption ledger
+    ledger_error: str = ""  # why the ledger could not be read ("" when it was)
