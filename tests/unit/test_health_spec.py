@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_health_harness import RECEIVERS
 
+from caretaker.domain.drain import DrainSpec
 from caretaker.domain.health.actions import (
     Cordon,
     Drain,
@@ -182,7 +183,7 @@ def test_every_field() -> None:
         MarkOut(),
         SetFlag(Flag.NODEEP_SCRUB),
         Cordon(),
-        Drain(timedelta(minutes=10), 30),
+        Drain(DrainSpec(timeout=timedelta(minutes=10), grace_period_seconds=30)),
         Taint("caretaker.dev/sick", TaintEffect.NO_SCHEDULE),
         Webhook("https://hooks.example/x", None, {}, True),
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from kubernetes.client import ApiClient
 
@@ -26,6 +27,7 @@ class PodInfo:
     uid: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
     controller_kind: str | None = None  # kind of the ownerReference with controller: true
+    deleting_since: datetime | None = None  # deletionTimestamp
 
 
 def pod_info_from_json(obj: JsonObject) -> PodInfo:
@@ -47,7 +49,12 @@ def pod_info_from_json(obj: JsonObject) -> PodInfo:
         uid=str(metadata.get("uid", "")),
         labels=dict(metadata.get("labels") or {}),
         controller_kind=controllers[0] if controllers else None,
+        deleting_since=_time(metadata.get("deletionTimestamp")),
     )
+
+
+def _time(value: object) -> datetime | None:
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
 
 
 def pods_on_node(api: ApiClient, node: str) -> list[PodInfo]:
@@ -65,3 +72,14 @@ def get_pod(api: ApiClient, namespace: str, name: str) -> PodInfo | None:
             return None
         raise
     return pod_info_from_json(obj)
+
+
+def delete_pod(api: ApiClient, namespace: str, name: str) -> bool:
+    """Deletes a pod (a finished one: no budget applies); False when it was already gone."""
+    try:
+        request_json(api, "DELETE", api_path("/api/v1/namespaces/{}/pods/{}", namespace, name))
+    except KubeApiError as error:
+        if error.not_found:
+            return False
+        raise
+    return True

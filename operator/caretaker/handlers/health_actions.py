@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from kubernetes.client import ApiClient
 
@@ -19,12 +20,12 @@ from caretaker.clients.ceph import CephClient, CephError
 from caretaker.clients.ceph.commands import CephCommand
 from caretaker.clients.ceph.replies import raise_for_reply
 from caretaker.clients.kube_api import KubeApiError, api_path, list_items, request_json
-from caretaker.clients.kube_eviction import BlockedByBudget, evict_pod
 from caretaker.clients.kube_nodes import Taint as NodeTaint
 from caretaker.clients.kube_nodes import add_taint, cordon_for
 from caretaker.clients.kube_pods import pods_on_node
 from caretaker.clients.kube_secrets import SecretUnavailable, read_secret_value
 from caretaker.clients.notify import DeliveryFailed, JsonValue, Secret, WebhookClient
+from caretaker.domain.drain import describe_drain, plan_drain
 from caretaker.domain.health.actions import (
     Cordon,
     Drain,
@@ -43,6 +44,7 @@ from caretaker.domain.health.ledger import marked_out_by_caretaker
 from caretaker.domain.health.outputs import PlannedAction
 from caretaker.domain.health.records import RemediationView
 from caretaker.domain.health.targets import TargetKind
+from caretaker.handlers.drain_round import pod_view, run_plan
 from caretaker.handlers.health_ceph import HealthCeph
 from caretaker.handlers.health_notify import NOTIFY_RETRY, NOTIFY_TIMEOUT
 
@@ -144,20 +146,18 @@ def _node_action(ctx: ActionContext, action: Cordon | Drain | Taint, node: str) 
 
 
 def _drain(ctx: ActionContext, node: str, action: Drain, owner: str) -> ActionOutcome:
-    """One eviction round (the loop must not block); blocked pods fail the step."""
-    evicted: list[str] = []
-    blocked: list[str] = []
-    for pod in pods_on_node(ctx.kube, node):
-        if pod.is_daemonset or pod.is_mirror or pod.terminating:
-            continue
-        result = evict_pod(ctx.kube, pod.namespace, pod.name, action.grace_period_seconds)
-        if isinstance(result, BlockedByBudget):
-            blocked.append(f"{pod.namespace}/{pod.name}: {result.message}")
-        else:
-            evicted.append(f"{pod.namespace}/{pod.name}")
-    summary = f"cordoned {node}{owner}; evicted {len(evicted)} pod(s)"
-    if blocked:
-        return ActionOutcome(False, f"{summary}; blocked: {'; '.join(blocked)}")
+    """One eviction round by the Maintenance drain's rules (the loop must not block): pods the
+    options forbid to evict, or a budget refuses, fail the step with the reason."""
+    pods = [pod_view(p) for p in pods_on_node(ctx.kube, node)]
+    plan = plan_drain(pods, action.options, datetime.now(UTC))
+    done = run_plan(ctx.kube, plan, action.grace_period_seconds)
+    summary = f"cordoned {node}{owner}; evicted {done.evicted} pod(s)"
+    if done.deleted:
+        summary += f", deleted {done.deleted} finished pod(s)"
+    if plan.blocking:
+        return ActionOutcome(False, f"{summary}; {describe_drain(plan)}")
+    if done.blocked:
+        return ActionOutcome(False, f"{summary}; blocked: {'; '.join(done.blocked)}")
     return ActionOutcome(True, summary)
 
 

@@ -11,10 +11,10 @@ from typing import Any
 from caretaker.clients.kube_api import KubeApiError
 from caretaker.clients.kube_custom import CustomRef, patch_status
 from caretaker.clients.kube_events import ObjectRef, post_event
-from caretaker.clients.kube_eviction import BlockedByBudget, Evicted, evict_pod
 from caretaker.clients.kube_lease import acquire_lease, release_lease, renew_lease
 from caretaker.clients.kube_nodes import cordon_for, uncordon_for
 from caretaker.domain.disruption import Claim, maintenance_claimant
+from caretaker.domain.drain import BLOCKED_RETRY
 from caretaker.domain.maintenance.actions import (
     AcquireLease,
     Action,
@@ -36,26 +36,45 @@ from caretaker.domain.maintenance.render import (
 from caretaker.domain.maintenance.status import MaintenanceStatus, NodePhase
 from caretaker.domain.maintenance.world import World
 from caretaker.handlers.disruptions import enter_claim, remove_claims
+from caretaker.handlers.drain_round import drain_round
 from caretaker.handlers.maintenance_snapshot import build_world, lease_name
 from caretaker.handlers.services import Services
 from caretaker.metrics import record_maintenance_phase
 
 logger = logging.getLogger("caretaker.maintenance")
+FAST_REQUEUE_SECONDS = 0.02  # after progress: the next step at once, no hot loop on errors
 
 
 class DomainBusy(Exception):
     """Another actor claimed another failure domain between the snapshot and the write."""
 
 
+class DrainBlocked(Exception):
+    """Every eviction of the round was refused by a budget: nothing moved."""
+
+    def __init__(self, status: MaintenanceStatus) -> None:
+        super().__init__("every eviction was refused by a disruption budget")
+        self.status = status
+
+
 @dataclass(frozen=True)
 class Reconciled:
     step: Step
     action_error: str | None = None  # the action was tried and failed
+    drain_blocked: bool = False  # a budget refused every eviction: back off (BLOCKED_RETRY)
 
     @property
     def progressed(self) -> bool:
         """Something changed: reconcile again right away (a failed action waits)."""
-        return self.action_error is None and (self.step.action is not None or bool(self.step.notes))
+        if self.action_error is not None or self.drain_blocked:
+            return False
+        return self.step.action is not None or bool(self.step.notes)
+
+    def next_delay(self, interval: float) -> float:
+        """Seconds until the next reconcile."""
+        if self.drain_blocked:
+            return max(BLOCKED_RETRY.total_seconds(), interval)
+        return FAST_REQUEUE_SECONDS if self.progressed else interval
 
 
 def reconcile_once(services: Services, body: Mapping[str, Any]) -> Reconciled:
@@ -65,10 +84,12 @@ def reconcile_once(services: Services, body: Mapping[str, Any]) -> Reconciled:
     _renew_leases(services, world)
     step = next_step(world)
     status = step.status
-    action_error = None
+    action_error, blocked = None, False
     if step.action is not None:
         try:
             status = _execute(services, world, step, step.action)
+        except DrainBlocked as refused:
+            status, blocked = refused.status, True
         except Exception as error:  # noqa: BLE001 - shown in status, retried next reconcile
             logger.warning("action %s failed: %s", step.action, error)
             action_error = str(error)
@@ -82,7 +103,7 @@ def reconcile_once(services: Services, body: Mapping[str, Any]) -> Reconciled:
     done = sum(n.phase == NodePhase.COMPLETED for n in step.status.nodes)
     record_maintenance_phase(meta["namespace"], meta["name"], status_doc["phase"], done)
     _post_notes(services, body, step)
-    return Reconciled(step, action_error)
+    return Reconciled(step, action_error, blocked)
 
 
 def _execute(services: Services, world: World, step: Step, action: Action) -> MaintenanceStatus:
@@ -116,14 +137,10 @@ def _execute(services: Services, world: World, step: Step, action: Action) -> Ma
     elif isinstance(action, SetNoout | UnsetNoout):
         _noout(services, action)
     elif isinstance(action, EvictPods):
-        evicted, blocked = 0, []
-        for namespace, pod in action.pods:
-            result = evict_pod(kube, namespace, pod, action.grace_period_seconds)
-            if isinstance(result, Evicted):
-                evicted += 1
-            elif isinstance(result, BlockedByBudget):
-                blocked.append(f"{namespace}/{pod}: {result.message}")
-        status = record_evictions(status, action.node, evicted, blocked)
+        done = drain_round(kube, action.pods, action.finished, action.grace_period_seconds)
+        status = record_evictions(status, action.node, done.evicted + done.deleted, done.blocked)
+        if done.only_blocked:
+            raise DrainBlocked(status)
     return status
 
 

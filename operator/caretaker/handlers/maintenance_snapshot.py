@@ -8,7 +8,7 @@ from typing import Any
 
 from caretaker.clients.kube_lease import read_lease
 from caretaker.clients.kube_nodes import NodeInfo, list_nodes
-from caretaker.clients.kube_pods import PodInfo, pods_on_node
+from caretaker.clients.kube_pods import pods_on_node
 from caretaker.domain.disruption import maintenance_claimant, union_osds
 from caretaker.domain.labels import matches_labels
 from caretaker.domain.maintenance.spec import MaintenanceSpec, read_maintenance_spec
@@ -19,11 +19,11 @@ from caretaker.domain.maintenance.world import (
     GateResult,
     LeaseView,
     NodeView,
-    PodView,
     World,
 )
 from caretaker.handlers.ceph_view import read_ceph_view
 from caretaker.handlers.disruptions import try_read_claims
+from caretaker.handlers.drain_round import pod_view
 from caretaker.handlers.promql_gates import evaluate_gates
 from caretaker.handlers.services import Services
 
@@ -41,18 +41,6 @@ def identity_of(body: Mapping[str, Any]) -> str:
 def node_view(info: NodeInfo) -> NodeView:
     return NodeView(
         info.name, info.unschedulable, info.annotations.get(CORDON_ANNOTATION), info.ready
-    )
-
-
-def pod_view(info: PodInfo) -> PodView:
-    return PodView(
-        namespace=info.namespace,
-        name=info.name,
-        controller_kind=info.controller_kind,
-        is_mirror=info.is_mirror,
-        has_emptydir=info.has_emptydir,
-        terminating=info.terminating,
-        labels=info.labels,
     )
 
 

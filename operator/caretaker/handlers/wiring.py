@@ -12,12 +12,11 @@ import kopf
 from caretaker.clients.kube_custom import CustomRef, get_custom
 from caretaker.handlers.health_bookkeeping import forget_policy
 from caretaker.handlers.health_executor import health_round, open_loop
-from caretaker.handlers.maintenance_executor import reconcile_once
+from caretaker.handlers.maintenance_executor import FAST_REQUEUE_SECONDS, reconcile_once
 from caretaker.handlers.services import Services
 from caretaker.metrics import forget_maintenance, reconcile_timer
 
 MAINTENANCES = ("caretaker.dev", "v1alpha1", "maintenances")
-FAST_REQUEUE_SECONDS = 0.02  # after progress: the next step at once, no hot loop on errors
 CLEANUP_ROUNDS = 100
 
 
@@ -73,8 +72,7 @@ def maintenance_loop(
 
     def one_round(body: dict[str, Any]) -> float:
         with reconcile_timer("maintenance"):
-            progressed = reconcile_once(services, body).progressed
-        return FAST_REQUEUE_SECONDS if progressed else interval
+            return reconcile_once(services, body).next_delay(interval)
 
     done = threading.Event()
     memo.loop_done = done

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
+from caretaker.domain.drain import DrainSpec
 from caretaker.domain.health.refs import SecretKeyRef
 from caretaker.domain.health.targets import Target, TargetKind, TargetMapping
 
@@ -89,8 +90,17 @@ class Cordon:
 
 @dataclass(frozen=True)
 class Drain:
-    timeout: timedelta = timedelta(minutes=15)
-    grace_period_seconds: int | None = None
+    """Cordon and drain the target's node, with the Maintenance drain's options and rules."""
+
+    options: DrainSpec = field(default_factory=DrainSpec)
+
+    @property
+    def timeout(self) -> timedelta:
+        return self.options.timeout
+
+    @property
+    def grace_period_seconds(self) -> int | None:
+        return self.options.grace_period_seconds
 
 
 @dataclass(frozen=True)

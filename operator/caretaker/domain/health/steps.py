@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from caretaker.domain.drain import read_drain_options
 from caretaker.domain.health.actions import (
     ACTION_KINDS,
     DEFAULT_VERIFY,
@@ -117,11 +118,7 @@ def _read_action(
     if kind == "notify":
         return _read_notify(r, raw, path, context.notifications)
     if kind == "drain":
-        r.unknown_keys(raw, {"timeout", "gracePeriodSeconds"}, path)
-        return Drain(
-            timeout=r.duration(raw, "timeout", path, Drain.timeout) or Drain.timeout,
-            grace_period_seconds=r.integer(raw, "gracePeriodSeconds", path, None, 0),
-        )
+        return Drain(read_drain_options(r, raw, path))
     if kind == "taint":
         return _read_taint(r, raw, path)
     target = read_webhook_target(r, raw, path)

@@ -59,6 +59,7 @@ class EvictPods:
     node: str
     pods: tuple[tuple[str, str], ...]  # (namespace, name)
     grace_period_seconds: int | None
+    finished: tuple[tuple[str, str], ...] = ()  # pods that ended: deleted, not evicted
 
 
 Action = (

@@ -142,7 +142,7 @@ def draining(record: NodeRecord, ctx: NodeContext, *notes: Note) -> NodeStep:
         record = record.with_(cordoned_by_us=True)
         notes = (*notes, Note(NORMAL, Reason.CORDONED, f"Node {name} cordoned"))
     if spec.drain.enabled:
-        plan = plan_drain(world.pods.get(name, ()), spec.drain)
+        plan = plan_drain(world.pods.get(name, ()), spec.drain, world.now)
         # drain.timeout counts from the first eviction round, not from waiting for Ceph
         record = record.with_(
             pods_pending=plan.pending, drain_started_at=record.drain_started_at or world.now
@@ -157,9 +157,10 @@ def draining(record: NodeRecord, ctx: NodeContext, *notes: Note) -> NodeStep:
                     f"{format_duration(spec.drain.timeout)}: {describe_drain(plan)}",
                 )
             action = None
-            if plan.evict:
+            if plan.evict or plan.delete:
                 pods = tuple((p.namespace, p.name) for p in plan.evict)
-                action = EvictPods(name, pods, spec.drain.grace_period_seconds)
+                finished = tuple((p.namespace, p.name) for p in plan.delete)
+                action = EvictPods(name, pods, spec.drain.grace_period_seconds, finished)
             message = f"draining {name}: {describe_drain(plan)}"
             return NodeStep(record.with_(message=message), action, notes)
     prepared = record.with_(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, croniter
 
+from caretaker.domain.drain import DrainSpec, read_drain_options
 from caretaker.domain.validation import FieldError, SpecReader
 from caretaker.domain.windows import AlwaysOpen, OneOffWindow, RecurringWindow, Window
 
@@ -29,17 +30,6 @@ class HoldMode(StrEnum):
     MANUAL = "manual"
     DURATION = "duration"
     AUTO = "auto"
-
-
-@dataclass(frozen=True)
-class DrainSpec:
-    enabled: bool = True
-    timeout: timedelta = timedelta(minutes=15)
-    grace_period_seconds: int | None = None
-    ignore_daemonsets: bool = True
-    delete_emptydir_data: bool = False
-    force: bool = False
-    pod_selector: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +68,7 @@ class MaintenanceSpec:
     max_unavailable: int = 1
     delay_between_nodes: timedelta = timedelta(0)
     node_duration_estimate: timedelta = timedelta(minutes=30)
-    drain: DrainSpec = DrainSpec()
+    drain: DrainSpec = field(default_factory=DrainSpec)
     ceph: CephSpec = CephSpec()
     gates: GatesSpec = GatesSpec()
     hold: HoldSpec = HoldSpec()
@@ -241,29 +231,7 @@ def _read_zone(r: SpecReader, name: object, path: str) -> ZoneInfo | None:
 
 
 def _read_drain(r: SpecReader, raw: Mapping[str, Any]) -> DrainSpec:
-    path = "spec.drain"
-    r.unknown_keys(
-        raw,
-        {
-            "enabled",
-            "timeout",
-            "gracePeriodSeconds",
-            "ignoreDaemonSets",
-            "deleteEmptyDirData",
-            "force",
-            "podSelector",
-        },
-        path,
-    )
-    return DrainSpec(
-        enabled=r.boolean(raw, "enabled", path, True),
-        timeout=r.duration(raw, "timeout", path, DrainSpec.timeout) or DrainSpec.timeout,
-        grace_period_seconds=r.integer(raw, "gracePeriodSeconds", path, None, 0),
-        ignore_daemonsets=r.boolean(raw, "ignoreDaemonSets", path, True),
-        delete_emptydir_data=r.boolean(raw, "deleteEmptyDirData", path, False),
-        force=r.boolean(raw, "force", path, False),
-        pod_selector=r.string_map(raw, "podSelector", path) if "podSelector" in raw else None,
-    )
+    return read_drain_options(r, raw, "spec.drain", switchable=True)
 
 
 def _read_ceph(r: SpecReader, raw: Mapping[str, Any]) -> CephSpec:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from caretaker.domain.disruption import Claim
+from caretaker.domain.drain import PodView
 from caretaker.domain.maintenance.spec import MaintenanceSpec
 from caretaker.domain.maintenance.status import MaintenanceStatus
 from caretaker.domain.validation import FieldError
@@ -21,21 +22,6 @@ class NodeView:
     unschedulable: bool
     cordoned_by: str | None  # value of the caretaker.dev/cordoned-by annotation
     ready: bool | None = None  # None when the node reports no Ready condition
-
-
-@dataclass(frozen=True)
-class PodView:
-    namespace: str
-    name: str
-    controller_kind: str | None  # None: no controller (a bare pod)
-    is_mirror: bool = False
-    has_emptydir: bool = False
-    terminating: bool = False
-    labels: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def ref(self) -> str:
-        return f"{self.namespace}/{self.name}"
 
 
 @dataclass(frozen=True)
