@@ -60,6 +60,11 @@ PROMETHEUS_QUERY_TIME = Histogram(
     ["result"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+KUBE_REQUESTS = Counter(
+    "caretaker_kube_requests_total",
+    "Requests sent to the Kubernetes API server (watches by kopf not included)",
+    ["verb"],
+)
 CEPH_COMMAND_TIME = Histogram(
     "caretaker_ceph_command_seconds",
     "Ceph command durations",

@@ -21,6 +21,8 @@ from kubernetes import config as kube_config
 from kubernetes.client import ApiClient, Configuration
 from kubernetes.client.exceptions import ApiException
 
+from caretaker.metrics import KUBE_REQUESTS
+
 JsonObject = dict[str, Any]
 
 REQUEST_TIMEOUT = (5.0, 30.0)  # connect, read (seconds)
@@ -153,6 +155,7 @@ def _send(api: ApiClient, request: _Request) -> JsonObject:
         auth_settings=["BearerToken"],
     )
     _, url, headers, payload, _ = serialized
+    KUBE_REQUESTS.labels(request.method).inc()
     try:
         response: Any = api.call_api(
             request.method,
