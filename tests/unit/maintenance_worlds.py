@@ -147,6 +147,7 @@ class Cluster:
             spec=spec,
             spec_errors=tuple(errors),
             status=self.status,
+            raw_spec=self.spec_raw,
             release_annotation=self.release_annotation,
             deleting=self.deleting,
             nodes={

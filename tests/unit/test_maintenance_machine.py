@@ -509,3 +509,47 @@ def test_an_unreadable_ledger_holds_the_node() -> None:
     assert cluster.phase() == NodePhase.PREFLIGHT
     assert "the disruption ledger cannot be read" in cluster.steps[-1].summary.message
     assert not any(isinstance(a, SetNoout | Cordon) for a in cluster.actions)
+
+
+INVALID_EDIT = {"window": {"schedule": "0 22 * * *", "duration": "6h", "timeZone": "Mars/Base"}}
+
+
+def test_an_invalid_edit_keeps_the_safety_nets_under_the_last_valid_spec() -> None:
+    """noout expiry and abort still run after an edit the operator rejects (an unknown zone)."""
+    cluster = one_node(ceph={"nooutTimeout": "2m"})
+    cluster.run_until(lambda c: c.phase() == NodePhase.IN_MAINTENANCE)
+    cluster.spec_raw.update(INVALID_EDIT)
+    cluster.run_until(lambda c: c.actions[-1:] == [UnsetNoout("a", (0,))])
+    cluster.step()
+    assert cluster.noout_state() == NooutState.EXPIRED
+    summary = cluster.steps[-1].summary
+    assert (summary.reason, summary.stalled) == ("InvalidSpec", True)
+    assert "spec.window.timeZone" in summary.message
+    assert "continue under the last valid spec" in summary.message
+    cluster.spec_raw["abort"] = True  # still invalid: abort is read all the same
+    cluster.settle()
+    assert cluster.phase() == NodePhase.ABORTED
+    assert cluster.leftovers() == []
+    assert cluster.violations == []
+
+
+def test_an_invalid_edit_starts_no_other_node() -> None:
+    cluster = two_nodes(False, release=["a", "b"], hold={"mode": "manual"})
+    cluster.run_until(lambda c: c.phase("a") == NodePhase.IN_MAINTENANCE)
+    cluster.spec_raw.update(INVALID_EDIT)
+    cluster.run_until(lambda c: c.phase("a") == NodePhase.COMPLETED)
+    for _ in range(20):
+        cluster.step()
+    assert cluster.phase("b") == NodePhase.PENDING
+    assert cluster.leftovers() == []
+    del cluster.spec_raw["window"]
+    cluster.run_until(Cluster.finished)
+    assert cluster.phase("b") == NodePhase.COMPLETED
+
+
+def test_without_a_node_under_way_an_invalid_spec_does_nothing() -> None:
+    cluster = one_node(release=["a"], **INVALID_EDIT)
+    for _ in range(5):
+        cluster.step()
+    assert cluster.actions == []
+    assert "nothing will be done" in cluster.steps[-1].summary.message

@@ -86,6 +86,7 @@ def build_world(
         spec=spec,
         spec_errors=tuple(errors),
         status=status,
+        raw_spec=body.get("spec") or {},
         release_annotation=(meta.get("annotations") or {}).get(RELEASE_ANNOTATION, ""),
         deleting=bool(meta.get("deletionTimestamp")),
         nodes=nodes,

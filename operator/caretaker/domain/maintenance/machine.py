@@ -13,7 +13,7 @@ from caretaker.domain.conditions import Condition, kstatus
 from caretaker.domain.maintenance.actions import Action
 from caretaker.domain.maintenance.context import NodeContext
 from caretaker.domain.maintenance.node import advance, rolling_back
-from caretaker.domain.maintenance.spec import MaintenanceSpec
+from caretaker.domain.maintenance.spec import MaintenanceSpec, read_maintenance_spec
 from caretaker.domain.maintenance.status import (
     ACTIVE_PHASES,
     MaintenanceStatus,
@@ -69,17 +69,48 @@ def next_step(world: World) -> Step:
     status, spec = world.status, world.spec
     if world.deleting:
         return cleanup_step(world)
+    invalid = ""
     if spec is None:
-        message = "; ".join(str(e) for e in world.spec_errors[:5])
-        return Step(
-            status,
-            Summary(
-                _idle_phase(status),
-                Reason.INVALID_SPEC,
-                f"invalid spec, nothing will be done: {message}",
-                stalled=True,
-            ),
-        )
+        invalid = "; ".join(str(e) for e in world.spec_errors[:5])
+        spec = _last_valid_spec(world)
+        if spec is None:
+            return Step(
+                status,
+                Summary(
+                    _idle_phase(status),
+                    Reason.INVALID_SPEC,
+                    f"invalid spec, nothing will be done: {invalid}",
+                    stalled=True,
+                ),
+            )
+    elif world.raw_spec and status.last_valid_spec != world.raw_spec:
+        status = replace(status, last_valid_spec=dict(world.raw_spec))
+    step = _next_step(world, spec, status)
+    if not invalid:
+        return step
+    summary = Summary(
+        "Pending" if step.summary.phase == "Suspended" else step.summary.phase,
+        Reason.INVALID_SPEC,
+        f"invalid spec: {invalid}; the nodes under way continue under the last valid spec "
+        f"(abort still works) and no other node starts until the spec is fixed",
+        stalled=True,
+    )
+    return replace(step, summary=summary)
+
+
+def _last_valid_spec(world: World) -> MaintenanceSpec | None:
+    """The spec to finish the nodes under way with when an edit made the spec invalid: the last
+    accepted one, never starting another node; ``abort: true`` in the new spec still aborts."""
+    status = world.status
+    if status.last_valid_spec is None:
+        return None
+    spec, _ = read_maintenance_spec(status.last_valid_spec)
+    if spec is None:
+        return None
+    return replace(spec, suspend=True, abort=spec.abort or world.raw_spec.get("abort") is True)
+
+
+def _next_step(world: World, spec: MaintenanceSpec, status: MaintenanceStatus) -> Step:
     names = targets(world, spec)
     problem = _target_problem(world, spec, names)
     if problem:

@@ -93,6 +93,9 @@ class MaintenanceStatus:
     completed_at: datetime | None = None
     aborted: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # the spec as last accepted: an invalid edit later leaves the running safety nets (noout
+    # expiry, restore timeout, abort, cleanup) working under it
+    last_valid_spec: Mapping[str, Any] | None = None
 
     def node(self, name: str) -> NodeRecord | None:
         return next((n for n in self.nodes if n.name == name), None)
@@ -171,6 +174,9 @@ def status_from_dict(raw: Mapping[str, Any] | None) -> MaintenanceStatus:
         started_at=parse_time(raw.get("startedAt")),
         completed_at=parse_time(raw.get("completedAt")),
         aborted=bool(raw.get("aborted", False)),
+        last_valid_spec=raw["lastValidSpec"]
+        if isinstance(raw.get("lastValidSpec"), Mapping)
+        else None,
     )
 
 
@@ -180,4 +186,5 @@ def status_to_dict(status: MaintenanceStatus) -> dict[str, Any]:
         "startedAt": _stamp_or_none(status.started_at),
         "completedAt": _stamp_or_none(status.completed_at),
         "aborted": status.aborted,
+        "lastValidSpec": dict(status.last_valid_spec) if status.last_valid_spec else None,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from caretaker.domain.disruption import Claim
 from caretaker.domain.drain import PodView
@@ -70,6 +71,7 @@ class World:
     spec: MaintenanceSpec | None
     spec_errors: tuple[FieldError, ...]
     status: MaintenanceStatus
+    raw_spec: Mapping[str, Any] = field(default_factory=dict)  # as the user wrote it
     release_annotation: str = ""
     deleting: bool = False
     nodes: Mapping[str, NodeView] = field(default_factory=dict)  # every node of interest
