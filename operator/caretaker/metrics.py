@@ -60,6 +60,10 @@ PROMETHEUS_QUERY_TIME = Histogram(
     ["result"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+LEADER = Gauge(
+    "caretaker_leader",
+    "1 while this process holds the leader election Lease (or runs without leader election)",
+)
 CEPH_COMMAND_TIME = Histogram(
     "caretaker_ceph_command_seconds",
     "Ceph command durations",
