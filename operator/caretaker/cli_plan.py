@@ -32,6 +32,11 @@ HIDDEN = {
     "metrics_port",
     "peering",
     "reconcile_interval",
+    "leader_elect",
+    "leader_election_lease",
+    "leader_election_lease_duration",
+    "leader_election_renew_deadline",
+    "leader_election_retry_period",
 }
 
 

@@ -65,6 +65,10 @@ KUBE_REQUESTS = Counter(
     "Requests sent to the Kubernetes API server (watches by kopf not included)",
     ["verb"],
 )
+LEADER = Gauge(
+    "caretaker_leader",
+    "1 while this process holds the leader election Lease (or runs without leader election)",
+)
 CEPH_COMMAND_TIME = Histogram(
     "caretaker_ceph_command_seconds",
     "Ceph command durations",

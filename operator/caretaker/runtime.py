@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
+import threading
 
 import kopf
 from kubernetes.client import ApiClient
@@ -12,6 +14,8 @@ from kubernetes.client import ApiClient
 from caretaker.clients.ceph.base import CephClient
 from caretaker.clients.kube_api import load_api_client
 from caretaker.handlers.services import Services
+from caretaker.leader_election import Election, LeaderElector, leader_identity, standby_probe
+from caretaker.metrics import LEADER
 from caretaker.metrics import serve as serve_metrics
 from caretaker.settings import Settings
 
@@ -52,7 +56,9 @@ def _build_prometheus(settings: Settings) -> object | None:
 
 
 def run_operator(settings: Settings) -> int:
-    """Runs until SIGTERM/SIGINT. One replica by default (standalone); peering when configured."""
+    """Runs until SIGTERM/SIGINT. Acts at once by default; with --leader-elect only while it
+    holds the leader election Lease (see caretaker.leader_election). kopf runs standalone
+    unless --peering is given."""
     if settings.kubeconfig:
         os.environ["KUBECONFIG"] = str(settings.kubeconfig)
     kopf.configure(
@@ -64,8 +70,18 @@ def run_operator(settings: Settings) -> int:
     services = build_services(settings)
     serve_metrics(settings.metrics_port)
     liveness = None if settings.liveness == "off" else settings.liveness
+    elector = None
+    if settings.leader_elect:
+        elector = LeaderElector(services.kube, Election.from_settings(settings), leader_identity())
+        if not _wait_as_standby(elector, liveness):
+            return 0  # stopped before it ever led
+        elector.start_renewing()
+    else:
+        LEADER.set(1)
+    kopf_settings = kopf.OperatorSettings()
     asyncio.run(
         kopf.operator(
+            settings=kopf_settings,
             standalone=settings.peering is None,
             peering_name=settings.peering,
             clusterwide=settings.all_namespaces,
@@ -74,4 +90,23 @@ def run_operator(settings: Settings) -> int:
             memo=kopf.Memo(services=services),
         )
     )
+    if elector is not None:
+        # kopf leaves a daemon that is still in its round running: the Lease is kept (and
+        # renewed) until every round has ended, and only then freed for a standby.
+        kopf_settings.execution.executor.shutdown(wait=True)
+        elector.step_down()
     return 0
+
+
+def _wait_as_standby(elector: LeaderElector, liveness: str | None) -> bool:
+    """Blocks until this process leads (True) or is told to stop (False), answering the
+    liveness probe meanwhile."""
+    stop = threading.Event()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in signals}
+    try:
+        with standby_probe(liveness):
+            return elector.wait_for_leadership(stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

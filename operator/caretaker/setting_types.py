@@ -53,6 +53,19 @@ def interval_seconds(value: str) -> float:
     raise _invalid(f"a number of seconds (more than 0, at most {MAX_INTERVAL_SECONDS:.0f})", value)
 
 
+def whole_seconds(value: str) -> int:
+    """A whole number of seconds, at least 1 and at most a day (a Lease's duration)."""
+    text = value.strip()
+    if (
+        text.isascii()
+        and text.isdigit()
+        and len(text) <= 6
+        and 1 <= int(text) <= MAX_INTERVAL_SECONDS
+    ):
+        return int(text)
+    raise _invalid(f"a whole number of seconds (1 to {MAX_INTERVAL_SECONDS:.0f})", value)
+
+
 def boolean(value: str) -> bool:
     text = value.strip().lower()
     if text in _TRUE:

@@ -44,6 +44,12 @@ class Settings:
     reconcile_interval: float = 10.0
     failure_domain_type: str = "host"  # CRUSH bucket type that is one failure domain
     pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
+    # Leader election (off: this process acts at once, as the only copy; the chart turns it on).
+    leader_elect: bool = False
+    leader_election_lease: str = "caretaker-leader"  # in lease_namespace
+    leader_election_lease_duration: int = 15
+    leader_election_renew_deadline: float = 10.0
+    leader_election_retry_period: float = 2.0
 
 
 LOG_FORMATS = ("json", "plain")
@@ -88,6 +94,23 @@ ENV_SETTINGS: tuple[EnvSetting, ...] = (
     EnvSetting("failure_domain_type", "CARETAKER_FAILURE_DOMAIN_TYPE", parse.bucket_type),
     EnvSetting("pagerduty_events_url", "CARETAKER_PAGERDUTY_EVENTS_URL", parse.http_url),
     EnvSetting("reconcile_interval", "CARETAKER_RECONCILE_INTERVAL", parse.interval_seconds),
+    EnvSetting("leader_elect", "CARETAKER_LEADER_ELECT", parse.boolean),
+    EnvSetting("leader_election_lease", "CARETAKER_LEADER_ELECTION_LEASE", parse.object_name),
+    EnvSetting(
+        "leader_election_lease_duration",
+        "CARETAKER_LEADER_ELECTION_LEASE_DURATION",
+        parse.whole_seconds,
+    ),
+    EnvSetting(
+        "leader_election_renew_deadline",
+        "CARETAKER_LEADER_ELECTION_RENEW_DEADLINE",
+        parse.interval_seconds,
+    ),
+    EnvSetting(
+        "leader_election_retry_period",
+        "CARETAKER_LEADER_ELECTION_RETRY_PERIOD",
+        parse.interval_seconds,
+    ),
 )
 # Every environment variable the settings read.
 ENV_VARIABLES: tuple[str, ...] = tuple(dict.fromkeys(s.variable for s in ENV_SETTINGS))
@@ -205,6 +228,33 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         type=parse.interval_seconds,
         help=_env_help("reconcile_interval", f"seconds (default {Settings.reconcile_interval:g})"),
     )
+    _add_leader_election_arguments(parser)
+
+
+def _add_leader_election_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = Settings()
+    flags: tuple[tuple[str, Callable[[str], Any], str], ...] = (
+        ("lease", parse.object_name, "the Lease, in --lease-namespace (default {})"),
+        ("lease_duration", parse.whole_seconds, "seconds a Lease lasts unrenewed (default {})"),
+        (
+            "renew_deadline",
+            parse.interval_seconds,
+            "seconds until an unrenewed leader exits ({:g})",
+        ),
+        ("retry_period", parse.interval_seconds, "seconds between renewals/tries (default {:g})"),
+    )
+    parser.add_argument(
+        "--leader-elect",
+        action="store_true",
+        default=None,
+        help=_env_help(
+            "leader_elect", "act only while holding the leader Lease (default: act at once)"
+        ),
+    )
+    for name, kind, text in flags:
+        dest = f"leader_election_{name}"
+        shown = text.format(getattr(defaults, dest))
+        parser.add_argument(f"--{dest.replace('_', '-')}", type=kind, help=_env_help(dest, shown))
 
 
 def usage_error(args: argparse.Namespace, message: str) -> NoReturn:
@@ -247,6 +297,7 @@ def settings_from_args(
         "namespaces": namespaces,
         "all_namespaces": all_namespaces,
         "verbose": bool(values["verbose"]),
+        "leader_elect": bool(values["leader_elect"]),
         "prometheus_headers": headers,
     }
     fields = (
@@ -266,6 +317,36 @@ def settings_from_args(
         "reconcile_interval",
         "failure_domain_type",
         "pagerduty_events_url",
+        "leader_election_lease",
+        "leader_election_lease_duration",
+        "leader_election_renew_deadline",
+        "leader_election_retry_period",
     )
     given.update({name: values[name] for name in fields if values[name] is not None})
-    return Settings(**given)
+    settings = Settings(**given)
+    problem = leader_election_problem(settings)
+    if problem:
+        usage_error(args, problem)
+    return settings
+
+
+def leader_election_problem(settings: Settings) -> str:
+    """Why the leader election timings cannot work together ("" when they can): the leader
+    must give up before a standby may take the Lease, and must get to try a renewal first."""
+    duration = settings.leader_election_lease_duration
+    deadline = settings.leader_election_renew_deadline
+    retry = settings.leader_election_retry_period
+    pairs: tuple[tuple[str, float, str, float], ...] = (
+        ("renew_deadline", deadline, "lease_duration", duration),
+        ("retry_period", retry, "renew_deadline", deadline),
+    )
+    for shorter, value, longer, limit in pairs:
+        if value >= limit:
+            return f"{_named(shorter, value)} must be less than {_named(longer, limit)}"
+    return ""
+
+
+def _named(timing: str, value: float) -> str:
+    dest = f"leader_election_{timing}"
+    variable = next(s.variable for s in ENV_SETTINGS if s.dest == dest)
+    return f"--{dest.replace('_', '-')}={value:g} (${variable})"

@@ -3,15 +3,19 @@ project's Dockerfile, on the testbed's kubelets, under the chart's own RBAC.
 
 Values are the chart's defaults plus what this cluster needs to be reached: the local image, host
 networking and the API server's address (there is no kube-proxy), Rook discovery for Ceph, the
-Prometheus URL, ports free on this machine, the test's namespace to watch, and a node to run on
-that the story does not drain. A start-up crash fails `helm install --wait`.
+Prometheus URL, ports free on this machine, the test's namespace to watch, and the nodes to run
+on that the story does not drain (the default two replicas: a leader and a standby, one per node,
+since with host networking their ports collide on one node). A start-up crash fails
+`helm install --wait`.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +50,7 @@ from fixtures.prom import PrometheusTestbed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.ceph, pytest.mark.kube]
 RELEASE = "caretaker"
-OPERATOR_NODE = "ct-node-c"  # the story drains ct-node-a
+OPERATOR_NODES = ("ct-node-b", "ct-node-c")  # the story drains ct-node-a
 PORT_BASE = int(os.environ.get("CARETAKER_TESTBED_PORT_BASE", "20000"))
 LIVENESS_PORT, METRICS_PORT = PORT_BASE + 180, PORT_BASE + 181
 SCRAPE_JOB = "caretaker-pod"
@@ -56,7 +60,8 @@ SCRAPE_JOB = "caretaker-pod"
 class Installed:
     namespace: str  # the release's
     watched: str  # the namespace the operator watches
-    pod: dict[str, Any]
+    pod: dict[str, Any]  # the leader's
+    standby: dict[str, Any]
 
 
 def helm(kube: KubeTestbed, *args: str) -> str:
@@ -82,8 +87,33 @@ def values_for_testbed(
         "metrics": {"port": METRICS_PORT},
         "watchNamespaces": [watched],
         "reconcileInterval": 1,
-        "nodeSelector": {"kubernetes.io/hostname": OPERATOR_NODE},
+        "affinity": {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {
+                            "matchExpressions": [
+                                {
+                                    "key": "kubernetes.io/hostname",
+                                    "operator": "In",
+                                    "values": list(OPERATOR_NODES),
+                                }
+                            ]
+                        }
+                    ]
+                }
+            }
+        },
     }
+
+
+def leads(pod: dict[str, Any]) -> bool:
+    """The pod's caretaker_leader gauge (hostNetwork: its /metrics is on its node's address)."""
+    url = f"http://{pod['status']['podIP']}:{METRICS_PORT}/metrics"
+    with urllib.request.urlopen(url, timeout=5) as answer:
+        found = re.search(r"^caretaker_leader ([0-9.]+)$", answer.read().decode(), re.MULTILINE)
+    assert found, f"no caretaker_leader on {url}"
+    return float(found.group(1)) == 1.0
 
 
 @pytest.fixture
@@ -118,10 +148,13 @@ def installed(
             "3m",
         )
         pods = list_pods(kube_api, release_ns, "app.kubernetes.io/name=caretaker")
-        assert len(pods) == 1, [p["metadata"]["name"] for p in pods]
-        # Prometheus scrapes the pod's /metrics (hostNetwork: the pod's IP is its node's)
-        ceph_prometheus.add_target(SCRAPE_JOB, f"{pods[0]['status']['podIP']}:{METRICS_PORT}")
-        yield Installed(release_ns, namespace, pods[0])
+        assert len(pods) == 2, [p["metadata"]["name"] for p in pods]
+        wait_until(lambda: any(leads(p) for p in pods), 60, "one of the pods to lead")
+        leader, standby = sorted(pods, key=leads, reverse=True)
+        assert not leads(standby), "both pods lead"
+        # Prometheus scrapes the leader's /metrics (hostNetwork: the pod's IP is its node's)
+        ceph_prometheus.add_target(SCRAPE_JOB, f"{leader['status']['podIP']}:{METRICS_PORT}")
+        yield Installed(release_ns, namespace, leader, standby)
     finally:
         ceph_prometheus.remove_target(SCRAPE_JOB)
         logs = subprocess.run(
@@ -149,17 +182,18 @@ def installed(
 def test_chart_installs_and_the_operator_pod_is_ready(
     installed: Installed, kube_api: ApiClient, ceph_prometheus: PrometheusTestbed
 ) -> None:
-    """Default values plus connection values: the pod starts, the kubelet probes it, and
-    Prometheus scrapes its /metrics."""
-    pod = installed.pod
-    container = pod["spec"]["containers"][0]
-    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
-        assert container[probe]["httpGet"]["path"] == "/healthz"
-    assert pod["spec"]["enableServiceLinks"] is False
-    statuses = pod["status"]["containerStatuses"]
-    assert statuses[0]["ready"] is True
-    assert statuses[0]["restartCount"] == 0, "the operator restarted: a start-up crash?"
-    assert node_of(pod) == OPERATOR_NODE
+    """Default values plus connection values: both pods start and pass the kubelet's probes
+    (the standby too, while it waits for the Lease), one per node, and Prometheus scrapes the
+    leader's /metrics."""
+    for pod in (installed.pod, installed.standby):
+        container = pod["spec"]["containers"][0]
+        for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+            assert container[probe]["httpGet"]["path"] == "/healthz"
+        assert pod["spec"]["enableServiceLinks"] is False
+        statuses = pod["status"]["containerStatuses"]
+        assert statuses[0]["ready"] is True
+        assert statuses[0]["restartCount"] == 0, "the operator restarted: a start-up crash?"
+    assert {node_of(installed.pod), node_of(installed.standby)} == set(OPERATOR_NODES)
     wait_until(
         lambda: ceph_prometheus.instant(f'up{{job="{SCRAPE_JOB}"}} == 1'),
         60,

@@ -206,12 +206,20 @@ def container(docs: list[Manifest]) -> dict[str, Any]:
     return result
 
 
-def test_defaults_one_replica_recreate_restricted_pod() -> None:
+def test_defaults_two_replicas_with_leader_election_restricted_pod() -> None:
     docs = render()
     deployment = one(docs, "Deployment")
     spec = deployment["spec"]
-    assert spec["replicas"] == 1
-    assert spec["strategy"] == {"type": "Recreate"}
+    # a leader and a standby; a new pod starts (as a standby) before an old one stops
+    assert spec["replicas"] == 2
+    assert spec["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+    }
+    spread = spec["template"]["spec"]["affinity"]["podAntiAffinity"]
+    term = spread["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]
+    assert term["topologyKey"] == "kubernetes.io/hostname"
+    assert term["labelSelector"]["matchLabels"].items() <= pod_labels(deployment).items()
     pod = spec["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] != 0
@@ -242,14 +250,38 @@ def test_defaults_one_replica_recreate_restricted_pod() -> None:
         assert main[probe]["httpGet"] == {"path": "/healthz", "port": "healthz"}
     env = {e["name"] for e in main["env"]}
     assert {"POD_NAME", "POD_NAMESPACE"} <= env
-    # lease namespace defaults to the release namespace
+    # lease namespace defaults to the release namespace; the leader Lease is there too, and
+    # the Role there grants what kube_lease calls on it
     assert "--lease-namespace=caretaker-system" in args
+    assert "--leader-elect" in args
+    assert "--leader-election-lease=ct-caretaker-leader" in args
+    leases = {("coordination.k8s.io", "leases", v, ()) for v in ("get", "create", "patch")}
+    assert rbac_by_namespace(docs)["caretaker-system"] == leases
     service = one(docs, "Service")
     assert service["spec"]["ports"][0]["targetPort"] == "metrics"
     assert service["spec"]["selector"].items() <= pod_labels(deployment).items()
     # optional parts are off
     kinds = {doc["kind"] for doc in docs}
     assert not kinds & (MONITORING_KINDS | KOPF_KINDS | {"CustomResourceDefinition", "ConfigMap"})
+
+
+def test_without_leader_election_one_replica_and_recreate() -> None:
+    docs = render({"replicaCount": 1, "leaderElection": {"enabled": False}})
+    spec = one(docs, "Deployment")["spec"]
+    assert (spec["replicas"], spec["strategy"]) == (1, {"type": "Recreate"})
+    assert "affinity" not in spec["template"]["spec"]
+    assert not [a for a in container(docs)["args"] if a.startswith("--leader-elect")]
+
+
+def test_leader_election_timings_become_flags() -> None:
+    timings = {"leaseDuration": 60, "renewDeadline": 40, "retryPeriod": 5}
+    args = container(render({"leaderElection": timings, "fullnameOverride": "ops"}))["args"]
+    assert [a for a in args if a.startswith("--leader-election")] == [
+        "--leader-election-lease=ops-leader",
+        "--leader-election-lease-duration=60",
+        "--leader-election-renew-deadline=40",
+        "--leader-election-retry-period=5",
+    ]
 
 
 def pod_labels(deployment: Manifest) -> dict[str, str]:
@@ -305,7 +337,15 @@ def test_every_rendered_argument_is_a_caretaker_flag(name: str) -> None:
     ("values", "message"),
     [
         ({"rook": {"namespace": "rook-ceph"}, "ceph": {"existingSecret": "c"}}, "not both"),
-        ({"replicaCount": 2}, "one active replica"),
+        (
+            {"leaderElection": {"enabled": False}},
+            "replicaCount above 1 needs leaderElection.enabled",
+        ),
+        ({"replicaCount": 0}, "replicaCount: at least 1"),
+        (
+            {"leaderElection": {"renewDeadline": 15}},
+            "retryPeriod < renewDeadline < leaseDuration",
+        ),
         ({"watchNamespaces": ["team-*"]}, "not a namespace name"),
         ({"serviceAccount": {"create": False}}, "serviceAccount.name is required"),
     ],

@@ -48,6 +48,12 @@ PATH_VARIABLES = {
 
 
 LIST_VARIABLES = {"CARETAKER_NAMESPACES", "CARETAKER_PROMETHEUS_HEADERS"}  # comma lists
+# valid on their own, but the three must fit together (leader_election_problem)
+TIMING_VARIABLES = {
+    "CARETAKER_LEADER_ELECTION_LEASE_DURATION",
+    "CARETAKER_LEADER_ELECTION_RENEW_DEADLINE",
+    "CARETAKER_LEADER_ELECTION_RETRY_PERIOD",
+}
 
 
 def argv_for(variable: str) -> tuple[str, ...]:
@@ -73,6 +79,9 @@ def assert_usage_error(variable: str, value: str) -> str:
     code, stderr = usage_error({variable: value}, *argv_for(variable))
     assert code == 2, stderr
     assert "usage: caretaker run" in stderr
+    if variable in TIMING_VARIABLES and "must be less than" in stderr:
+        assert f"(${variable})" in stderr, stderr
+        return stderr
     assert f"caretaker run: error: {variable}: expected " in stderr
     if variable not in LIST_VARIABLES:  # for a list: the bad item
         assert f", got {value[:100]!r}" in stderr, stderr
@@ -132,6 +141,15 @@ def test_a_flag_wins_and_its_variable_is_not_even_read(variable: str) -> None:
         "CARETAKER_FAILURE_DOMAIN_TYPE": ["-A", "--failure-domain-type", "rack"],
         "CARETAKER_PAGERDUTY_EVENTS_URL": ["-A", "--pagerduty-events-url", "http://r/"],
         "CARETAKER_RECONCILE_INTERVAL": ["-A", "--reconcile-interval", "2.5"],
+        "CARETAKER_LEADER_ELECT": ["-A", "--leader-elect"],
+        "CARETAKER_LEADER_ELECTION_LEASE": ["-A", "--leader-election-lease", "l"],
+        "CARETAKER_LEADER_ELECTION_LEASE_DURATION": [
+            "-A",
+            "--leader-election-lease-duration",
+            "15",
+        ],
+        "CARETAKER_LEADER_ELECTION_RENEW_DEADLINE": ["-A", "--leader-election-renew-deadline", "9"],
+        "CARETAKER_LEADER_ELECTION_RETRY_PERIOD": ["-A", "--leader-election-retry-period", "1"],
     }
     assert sorted(flags) == sorted(ENV_VARIABLES)
     bad = "not valid for anything: \u2603"
@@ -199,6 +217,20 @@ def test_the_type_functions_raise_nothing_but_argument_type_errors(value: str) -
         (["-A", "--prometheus-header", "X-A"], "argument --prometheus-header: expected a header"),
         (["-A", "--prometheus-url", "prometheus:9090"], "argument --prometheus-url: expected an"),
         (["-A", "--ceph-user", "admin"], "argument --ceph-user: expected a Ceph user"),
+        (
+            ["-A", "--leader-election-lease-duration", "1.5"],
+            "argument --leader-election-lease-duration: expected a whole number of seconds",
+        ),
+        (
+            ["-A", "--leader-election-lease-duration", "10"],
+            "--leader-election-renew-deadline=10 ($CARETAKER_LEADER_ELECTION_RENEW_DEADLINE) "
+            "must be less than --leader-election-lease-duration=10",
+        ),
+        (
+            ["-A", "--leader-election-retry-period", "10"],
+            "--leader-election-retry-period=10 ($CARETAKER_LEADER_ELECTION_RETRY_PERIOD) "
+            "must be less than --leader-election-renew-deadline=10",
+        ),
     ],
 )
 def test_bad_flags_are_usage_errors_with_the_same_words(argv: list[str], message: str) -> None:
@@ -223,6 +255,11 @@ def test_values_from_the_environment() -> None:
         "CARETAKER_PROMETHEUS_URL": "http://[::1]:9090",
         "POD_NAMESPACE": "caretaker-system-2",
         "KUBECONFIG": "/home/kube/config",
+        "CARETAKER_LEADER_ELECT": "on",
+        "CARETAKER_LEADER_ELECTION_LEASE": "caretaker-team-b",
+        "CARETAKER_LEADER_ELECTION_LEASE_DURATION": "60",
+        "CARETAKER_LEADER_ELECTION_RENEW_DEADLINE": "40",
+        "CARETAKER_LEADER_ELECTION_RETRY_PERIOD": "0.5",
     }
     assert settings_for(environ) == Settings(
         namespaces=("storage-ops", "team-b"),
@@ -238,6 +275,11 @@ def test_values_from_the_environment() -> None:
         prometheus_url="http://[::1]:9090",
         lease_namespace="caretaker-system-2",
         kubeconfig=Path("/home/kube/config"),
+        leader_elect=True,
+        leader_election_lease="caretaker-team-b",
+        leader_election_lease_duration=60,
+        leader_election_renew_deadline=40.0,
+        leader_election_retry_period=0.5,
     )
 
 

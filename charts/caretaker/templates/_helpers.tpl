@@ -66,6 +66,10 @@ app.kubernetes.io/part-of: caretaker
 {{- if not .Values.watchNamespaces }}true{{ end }}
 {{- end }}
 
+{{- define "caretaker.leaderLease" -}}
+{{- printf "%s-leader" (include "caretaker.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
 {{- define "caretaker.leaseNamespace" -}}
 {{- default .Release.Namespace .Values.leaseNamespace }}
 {{- end }}
@@ -83,8 +87,16 @@ app.kubernetes.io/part-of: caretaker
 {{- if and .Values.rook.namespace .Values.ceph.existingSecret }}
 {{- fail "give rook.namespace or ceph.existingSecret, not both" }}
 {{- end }}
-{{- if hasKey .Values "replicaCount" }}
-{{- fail "replicaCount is not a setting: Caretaker runs one active replica (see peering in values.yaml)" }}
+{{- if and (gt (int .Values.replicaCount) 1) (not .Values.leaderElection.enabled) }}
+{{- fail "replicaCount above 1 needs leaderElection.enabled: without it every replica acts" }}
+{{- end }}
+{{- if lt (int .Values.replicaCount) 1 }}
+{{- fail "replicaCount: at least 1" }}
+{{- end }}
+{{- with .Values.leaderElection }}
+{{- if and .enabled (or (ge (float64 .renewDeadline) (float64 .leaseDuration)) (ge (float64 .retryPeriod) (float64 .renewDeadline))) }}
+{{- fail "leaderElection: retryPeriod < renewDeadline < leaseDuration" }}
+{{- end }}
 {{- end }}
 {{- with .Values.kubernetesApi }}
 {{- if and (not .host) .port }}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 from kubernetes.client import ApiClient
 
@@ -35,13 +36,26 @@ def get_custom(api: ApiClient, ref: CustomRef) -> JsonObject | None:
         raise
 
 
-def patch_status(api: ApiClient, ref: CustomRef, status: JsonObject) -> JsonObject | None:
-    """Merge-patches the status subresource, once per reconcile; None if the object is gone."""
+class StatusWrite(Enum):
+    WRITTEN = "written"
+    GONE = "gone"  # the object was deleted
+    CONFLICT = "conflict"  # the object changed since it was read: nothing was written
+
+
+def patch_status(
+    api: ApiClient, ref: CustomRef, status: JsonObject, *, resource_version: str
+) -> StatusWrite:
+    """Merge-patches the status subresource, once per reconcile, if the object is still at
+    ``resource_version`` (the version the status was decided on; "" writes unconditionally)."""
+    body: JsonObject = {"status": status}
+    if resource_version:
+        body["metadata"] = {"resourceVersion": resource_version}
     try:
-        return request_json(
-            api, "PATCH", ref.path + "/status", body={"status": status}, content_type=MERGE_PATCH
-        )
+        request_json(api, "PATCH", ref.path + "/status", body=body, content_type=MERGE_PATCH)
     except KubeApiError as error:
         if error.not_found:
-            return None
+            return StatusWrite.GONE
+        if error.conflict:
+            return StatusWrite.CONFLICT
         raise
+    return StatusWrite.WRITTEN

@@ -58,7 +58,7 @@ def post_event(
     """Creates an Event about ``regarding``; returns the new Event's name."""
     namespace = regarding.namespace or CLUSTER_SCOPED_EVENT_NAMESPACE
     body = event_body(
-        regarding, reason, message, event_type, now=datetime.now(UTC), instance=_instance()
+        regarding, reason, message, event_type, now=datetime.now(UTC), instance=instance_name()
     )
     created = request_json(
         api, "POST", api_path("/api/v1/namespaces/{}/events", namespace), body=body
@@ -115,7 +115,9 @@ def event_body(
     }
 
 
-def _instance() -> str:
+def instance_name() -> str:
+    """This operator process's pod (or, outside Kubernetes, machine): Events' reporting
+    instance, and the start of its leader election identity."""
     return os.environ.get("POD_NAME") or socket.gethostname()
 
 

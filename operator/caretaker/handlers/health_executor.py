@@ -5,18 +5,24 @@ that makes a crash at any point safe (see ``domain.health.outputs``):
    record updates; 2. write the status and its conditions, once; 3. post the Events;
 4. send the notifications and run the actions; 5. patch each record with its result.
 Then old records are pruned (``spec.remediationHistory``).
+
+Another writer shows in two places: a record that exists already when it is created (409) was
+planned by someone else, who sends its page or runs its action: this round drops them; a status
+write that finds the policy changed since it was read (409 on its resourceVersion) is dropped
+with the round's Events and resolves (they belong to that status), and the next round re-reads.
+The steps whose records this round created stay this round's to carry out.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from caretaker.clients.kube_api import KubeApiError
-from caretaker.clients.kube_custom import CustomRef, patch_status
+from caretaker.clients.kube_custom import CustomRef, StatusWrite, patch_status
 from caretaker.clients.kube_events import ObjectRef, post_event
 from caretaker.clients.kube_records import create_record, patch_record
 from caretaker.domain.conditions import merge_conditions
@@ -97,11 +103,11 @@ def evaluate_and_apply(loop: HealthLoop, policy: PolicyObject, now: datetime) ->
     world = build_world(loop.services, loop.ceph, policy, now)
     evaluation = evaluate(world)
     kube, namespace = loop.services.kube, policy.ref.namespace
-    for record in evaluation.records:  # 1
-        create_record(kube, record_body(record))
+    taken = {r.name for r in evaluation.records if not create_record(kube, record_body(r))}  # 1
     for update in evaluation.record_updates:
         patch_record(kube, namespace, update.name, update.patch())
-    _write_status(loop, policy, evaluation, now)  # 2
+    written = _write_status(loop, policy, evaluation, now)  # 2
+    evaluation = _left_to_us(evaluation, taken, written is not StatusWrite.CONFLICT)
     _post_notes(loop, policy, evaluation)  # 3
     _deliver(loop, policy, evaluation)  # 4, 5
     _act(loop, world, evaluation)
@@ -119,9 +125,26 @@ def evaluate_and_apply(loop: HealthLoop, policy: PolicyObject, now: datetime) ->
     return evaluation
 
 
+def _left_to_us(evaluation: Evaluation, taken: set[str], status_written: bool) -> Evaluation:
+    """Drops the steps whose records someone else created, and the Events and resolves of a
+    status that was not written."""
+    if taken or not status_written:
+        logger.info("another writer: records %s taken, status written: %s", taken, status_written)
+    return replace(
+        evaluation,
+        actions=tuple(a for a in evaluation.actions if a.record_name not in taken),
+        notifications=tuple(
+            n
+            for n in evaluation.notifications
+            if n.record_name not in taken and (n.record_name or status_written)
+        ),
+        notes=evaluation.notes if status_written else (),
+    )
+
+
 def _write_status(
     loop: HealthLoop, policy: PolicyObject, evaluation: Evaluation, now: datetime
-) -> None:
+) -> StatusWrite:
     previous = policy.raw_status.get("conditions") or []
     document = status_to_dict(evaluation.status)
     document["conditions"] = merge_conditions(
@@ -129,7 +152,7 @@ def _write_status(
     )
     document["observedGeneration"] = policy.generation
     ref = CustomRef(PLURAL, policy.ref.namespace, policy.ref.name)
-    patch_status(loop.services.kube, ref, document)
+    return patch_status(loop.services.kube, ref, document, resource_version=policy.resource_version)
 
 
 def _post_notes(loop: HealthLoop, policy: PolicyObject, evaluation: Evaluation) -> None:

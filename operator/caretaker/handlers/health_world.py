@@ -40,6 +40,7 @@ class PolicyObject:
     errors: tuple[FieldError, ...]
     status: HealthPolicyStatus
     raw_status: Mapping[str, Any]
+    resource_version: str = ""  # the version read: the status write is conditional on it
 
     @property
     def observed_generation(self) -> int | None:
@@ -58,6 +59,7 @@ def read_policy(body: Mapping[str, Any]) -> PolicyObject:
         errors=tuple(errors),
         status=status_from_dict(raw_status),
         raw_status=raw_status,
+        resource_version=str(meta.get("resourceVersion") or ""),
     )
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from caretaker.clients.kube_api import KubeApiError
-from caretaker.clients.kube_custom import CustomRef, patch_status
+from caretaker.clients.kube_custom import CustomRef, StatusWrite, patch_status
 from caretaker.clients.kube_events import ObjectRef, post_event
 from caretaker.clients.kube_lease import acquire_lease, release_lease, renew_lease
 from caretaker.clients.kube_nodes import cordon_for, uncordon_for
@@ -99,7 +99,13 @@ def reconcile_once(services: Services, body: Mapping[str, Any]) -> Reconciled:
     previous = (body.get("status") or {}).get("conditions") or []
     ref = CustomRef("maintenances", meta["namespace"], meta["name"])
     status_doc = render_status(step, previous, world.generation, now)
-    patch_status(services.kube, ref, status_doc)
+    version = str(meta.get("resourceVersion") or "")
+    written = patch_status(services.kube, ref, status_doc, resource_version=version)
+    if written is StatusWrite.CONFLICT:
+        # Changed since read (a spec edit, another writer): the next round re-reads and decides
+        # again from what it observes; this round's Events would be posted twice.
+        logger.info("%s/%s changed since read: status not written", ref.namespace, ref.name)
+        return Reconciled(step, action_error)
     done = sum(n.phase == NodePhase.COMPLETED for n in step.status.nodes)
     record_maintenance_phase(meta["namespace"], meta["name"], status_doc["phase"], done)
     _post_notes(services, body, step)
