@@ -80,6 +80,12 @@ class PrometheusSettings:
         parts = urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("Prometheus URL must be http(s)://host[:port][/prefix]")
+        try:
+            port = parts.port
+        except ValueError:
+            port = 0
+        if port == 0:
+            raise ValueError("Prometheus URL has no valid port: give a number from 1 to 65535")
         if parts.username is not None or parts.password is not None:
             raise ValueError("Prometheus URL must not contain credentials; use basic_auth")
         given = [self.bearer_token, self.bearer_token_file, self.basic_auth]
