@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from caretaker.tooling.crds import CrdsMissing
@@ -54,7 +55,8 @@ def run_validate(
 ) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     try:
-        report = validate_documents(read_documents(args.paths), find_promtool(args.promtool))
+        documents = read_documents(args.paths)
+        report = validate_documents(documents, find_promtool(args.promtool), datetime.now(UTC))
     except CrdsMissing as error:
         err.write(f"caretaker validate: {error}\n")
         return 1

@@ -15,7 +15,7 @@ import pytest
 
 from caretaker.cli import main
 from caretaker.tooling import crds, validate
-from caretaker.tooling.manifests import SUFFIXES
+from caretaker.tooling.manifests import SUFFIXES, parse_documents
 from caretaker.tooling.promql_check import NOT_FOUND, find_promtool
 from caretaker.tooling.schema_check import schema_errors
 
@@ -393,6 +393,16 @@ def test_a_one_off_window_already_over_is_refused(
     assert out.rstrip().endswith("no node would be maintained; give a later spec.window.start")
     path.write_text(_one_off(now - timedelta(hours=3), "4h"))  # still open for an hour
     assert run(capsys, str(path))[0] == 0
+
+
+def test_without_a_time_an_over_window_is_left_to_caretaker_plan() -> None:
+    """`caretaker plan` shows such a window as over (and takes --at); it must not fail on it."""
+    text = _one_off(datetime(2020, 1, 1, tzinfo=UTC), "4h")
+    assert validate.validate_documents(parse_documents("m.yaml", text), None).ok()
+    at = datetime(2020, 1, 1, 2, tzinfo=UTC)  # inside the window
+    assert validate.validate_documents(parse_documents("m.yaml", text), None, at).ok()
+    late = validate.validate_documents(parse_documents("m.yaml", text), None, at + timedelta(3))
+    assert [f.path for f in late.findings] == ["spec.window"]
 
 
 def test_a_reader_crash_fails_the_check_without_an_exception_name(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -92,9 +92,9 @@ class _Expr:
 def validate_documents(
     documents: Iterable[Document], promtool: str | None, now: datetime | None = None
 ) -> Report:
-    """Checks every document (as of ``now``: a one-off window may be over); PromQL of all of
-    them in one promtool run at the end."""
-    now = now or datetime.now(UTC)
+    """Checks every document; PromQL of all of them in one promtool run at the end. With
+    ``now`` (``caretaker validate``), a one-off window over by then is an error too; without
+    (``caretaker plan``, which shows such a window as over), it is not looked at."""
     report = Report()
     exprs: list[_Expr] = []
     seen: dict[tuple[str, str, str], str] = {}
@@ -124,7 +124,7 @@ def validate_documents(
 
 
 def check_document(
-    doc: Document, now: datetime
+    doc: Document, now: datetime | None = None
 ) -> tuple[Checked | None, list[Finding], list[_Expr]]:
     """One document: which kind it is, then schema, spec and the PromQL it carries."""
     if doc.error:
@@ -193,7 +193,7 @@ def _resolve_kind(api_version: Any, kind: Any) -> tuple[crds.CrdVersion | None, 
     return None, _KindProblem("apiVersion", text, Severity.ERROR)
 
 
-def _semantic_errors(kind: str, spec: Any, now: datetime) -> list[FieldError]:
+def _semantic_errors(kind: str, spec: Any, now: datetime | None) -> list[FieldError]:
     reader = SEMANTIC_READERS.get(kind)
     if reader is None or not (spec is None or isinstance(spec, Mapping)):
         return []  # no reader for the kind, or the schema already said spec is not an object
@@ -201,7 +201,7 @@ def _semantic_errors(kind: str, spec: Any, now: datetime) -> list[FieldError]:
         value, errors = reader(spec or {})
     except Exception:  # noqa: BLE001 - a reader crash must fail the check, loudly
         return [FieldError("spec", "the operator could not read this spec (a bug: report it)")]
-    if isinstance(value, MaintenanceSpec) and is_over(value.window, now):
+    if now is not None and isinstance(value, MaintenanceSpec) and is_over(value.window, now):
         return [_window_over(value.window, now)]
     return errors
 
