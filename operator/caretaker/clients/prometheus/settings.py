@@ -81,11 +81,9 @@ class PrometheusSettings:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("Prometheus URL must be http(s)://host[:port][/prefix]")
         try:
-            port = parts.port
+            _ = parts.port  # raises for a port that is no number or out of range
         except ValueError:
-            port = 0
-        if port == 0:
-            raise ValueError("Prometheus URL has no valid port: give a number from 1 to 65535")
+            raise ValueError("Prometheus URL has an invalid port (at most 65535)") from None
         if parts.username is not None or parts.password is not None:
             raise ValueError("Prometheus URL must not contain credentials; use basic_auth")
         given = [self.bearer_token, self.bearer_token_file, self.basic_auth]
