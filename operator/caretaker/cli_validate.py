@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from caretaker.tooling.crds import CrdsMissing
@@ -17,9 +18,12 @@ from caretaker.tooling.promql_check import PROMTOOL_ENV, find_promtool
 from caretaker.tooling.validate import Report, Severity, validate_documents
 
 EPILOG = """\
-checks, in order: the CRD's schema (types, enums, required and unknown fields), the operator's
-own checks of the spec (cron, time zones, durations, presets, ladders...), PromQL syntax with
-promtool (from Debian's prometheus package). Lines read FILE:DOC#N: KIND/NAME: FIELD: MESSAGE.
+checks, in order: the YAML (a key given twice is an error, as for kubectl; every manifest of a
+YAML list or a kind: List is checked), the CRD's schema (types, enums, required and unknown
+fields), the operator's own checks of the spec (cron, time zones, durations, label selectors,
+URLs, presets, ladders...; and a one-off window that is already over), PromQL syntax with
+promtool (from Debian's prometheus package). Lines read FILE:DOC#N: KIND/NAME: FIELD: MESSAGE,
+with DOC#N.items[I] (kind: List) or DOC#N[I] (a YAML list) for an item of a list.
 """
 
 
@@ -51,7 +55,8 @@ def run_validate(
 ) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     try:
-        report = validate_documents(read_documents(args.paths), find_promtool(args.promtool))
+        documents = read_documents(args.paths)
+        report = validate_documents(documents, find_promtool(args.promtool), datetime.now(UTC))
     except CrdsMissing as error:
         err.write(f"caretaker validate: {error}\n")
         return 1

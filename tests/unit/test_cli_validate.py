@@ -7,21 +7,25 @@ from __future__ import annotations
 import io
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from caretaker.cli import main
-from caretaker.tooling import crds
-from caretaker.tooling.manifests import SUFFIXES
+from caretaker.tooling import crds, validate
+from caretaker.tooling.manifests import SUFFIXES, parse_documents
 from caretaker.tooling.promql_check import NOT_FOUND, find_promtool
 from caretaker.tooling.schema_check import schema_errors
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "tests" / "data" / "bad-manifests"
 EXAMPLES = REPO / "examples"
+# "# expect: STAGE PATH: MESSAGE" (PATH "-": the whole document); "# where: DOC#1.items[1]" when
+# the mistake is not in the file's first document
 EXPECT = re.compile(r"^# expect: (?P<stage>\w+) (?P<path>\S+): (?P<message>.+)$", re.MULTILINE)
+WHERE = re.compile(r"^# where: (?P<where>\S+)$", re.MULTILINE)
 MAINTENANCE = """\
 apiVersion: caretaker.dev/v1alpha1
 kind: Maintenance
@@ -72,10 +76,19 @@ def test_each_bad_manifest_is_rejected_at_its_field(
     assert code == 1
     assert len(found) == 1, f"one mistake, one error: {[f['text'] for f in found]}"
     (error,) = found
-    assert (error["stage"], error["path"]) == (expected["stage"], expected["path"])
+    field = "" if expected["path"] == "-" else expected["path"]
+    assert (error["stage"], error["path"]) == (expected["stage"], field)
     assert expected["message"] in error["message"]
-    name = f"{report['documents'][0]['kind']}/{report['documents'][0]['name'] or '?'}"
-    assert error["text"] == f"{path}:DOC#1: {name}: {error['path']}: {error['message']}"
+    given = WHERE.search(path.read_text())
+    where = f"{path}:{given['where'] if given else 'DOC#1'}"
+    invalid = [d for d in report["documents"] if d["result"] == "invalid"]
+    if error["stage"] == "input":  # not read at all: no object, no kind
+        assert (invalid, error["text"]) == ([], f"{where}: {error['message']}")
+        return
+    (document,) = invalid
+    assert {d["result"] for d in report["documents"]} - {"invalid"} <= {"valid"}
+    name = f"{document['kind']}/{document['name'] or '?'}"
+    assert error["text"] == f"{where}: {name}: {error['path']}: {error['message']}"
 
 
 @pytest.mark.parametrize(
@@ -126,7 +139,14 @@ def test_unknown_kinds_are_warnings_unless_strict(
     path.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\n[1, 2]\n")
     code, report = run_json(capsys, str(path))
     assert code == 0
-    assert [f["severity"] for f in report["findings"]] == ["warning", "warning"]
+    assert [(f["severity"], f["text"]) for f in report["findings"]] == [
+        (
+            "warning",
+            f"{path}:DOC#1: ConfigMap/x: warning: v1 ConfigMap is not a Caretaker kind; skipped",
+        ),
+        ("warning", f"{path}:DOC#2[0]: warning: not a Kubernetes object (a YAML int); skipped"),
+        ("warning", f"{path}:DOC#2[1]: warning: not a Kubernetes object (a YAML int); skipped"),
+    ]
     assert run_json(capsys, str(path), "--strict")[0] == 1
 
 
@@ -151,7 +171,7 @@ def test_unquoted_times_stay_strings_as_in_the_api_server(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     path = tmp_path / "m.yaml"
-    window = "  window: {start: 2026-12-05T22:00:00Z, duration: 4h}\n"
+    window = "  window: {start: 2099-12-05T22:00:00Z, duration: 4h}\n"
     path.write_text(MAINTENANCE.replace("NAME", "when") + window)
     assert run(capsys, str(path))[0] == 0
 
@@ -258,3 +278,145 @@ def test_openapi_adaptations() -> None:
         ("pod.spek", "unknown field; known fields: apiVersion, kind, metadata"),
         ("port", "must be an integer or a string, not 1.5"),
     ]
+
+
+def test_every_key_given_twice_is_reported_and_later_documents_are_still_read(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "twice.yaml"
+    twice = MAINTENANCE.replace("NAME", "twice") + "  suspend: false\n  suspend: true\n"
+    twice = twice.replace(
+        "metadata: {name: twice, namespace: ops}", "metadata: {name: twice, name: x}"
+    )
+    bad_later = MAINTENANCE.replace("NAME", "later") + "  strategy: {maxUnavailable: 0}\n"
+    path.write_text(twice + "---\n" + bad_later)
+    code, out, err = run(capsys, str(path))
+    assert code == 1
+    assert out.splitlines() == [
+        f"{path}:DOC#1: not valid YAML: key 'name' given twice (line 3, column 25; first on line"
+        " 3): kubectl refuses this, other readers keep only one of the two",
+        f"{path}:DOC#1: not valid YAML: key 'suspend' given twice (line 7, column 3; first on line"
+        " 6): kubectl refuses this, other readers keep only one of the two",
+        f"{path}:DOC#2: Maintenance/later: spec.strategy.maxUnavailable: must be at least 1, not 0",
+    ]
+    assert "1 Caretaker document(s) checked" in err
+
+
+def test_keys_given_twice_in_json_too(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    path.write_text(
+        '{"apiVersion": "caretaker.dev/v1alpha1", "kind": "Maintenance",'
+        ' "metadata": {"name": "j"}, "spec": {"nodes": ["a"], "nodes": ["b"]}}'
+    )
+    code, out, _err = run(capsys, str(path))
+    assert code == 1
+    assert "not valid YAML: key 'nodes' given twice (line 1, column 117; first on line 1)" in out
+
+
+def test_merge_keys_may_be_overridden(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "anchors.yaml"
+    path.write_text(
+        MAINTENANCE.replace("NAME", "anchored")
+        + "  drain: &drain {timeout: 10m, force: false}\n"
+        + "  ceph: {noout: osd}\n"
+        + "---\n"
+        + MAINTENANCE.replace("NAME", "merged").replace("nodes: [ct-node-a]", "nodes: [ct-node-b]")
+        + "  drain:\n    <<: {timeout: 10m, force: false}\n    force: true\n"
+    )
+    code, out, _err = run(capsys, str(path))
+    assert (code, out) == (0, "")
+
+
+def test_every_item_of_lists_of_manifests_is_checked(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    def item(name: str, extra: str = "") -> str:
+        body = MAINTENANCE.replace("NAME", name) + extra
+        return "\n".join("    " + line if line else line for line in body.splitlines())
+
+    zero = "  strategy: {maxUnavailable: 0}\n"
+    path = tmp_path / "lists.yaml"
+    path.write_text(
+        "apiVersion: v1\nkind: List\nitems:\n"
+        + "  -\n"
+        + item("one")
+        + "\n"
+        + "  -\n"
+        + item("two", zero)
+        + "\n"
+        + "  - apiVersion: v1\n    kind: ConfigMapList\n    items: [{kind: ConfigMap}]\n"
+        + "---\n"
+        + "- "
+        + MAINTENANCE.replace("NAME", "three").replace("\n", "\n  ").rstrip()
+        + "\n"
+        + "- 7\n"
+        + "---\n"
+        + "apiVersion: caretaker.dev/v1alpha1\nkind: MaintenanceList\nitems: {name: four}\n"
+        + "---\n"
+        + "[]\n"
+    )
+    code, report = run_json(capsys, str(path))
+    assert code == 1
+    assert [(d["document"], d["item"], d["name"], d["result"]) for d in report["documents"]] == [
+        (1, "items[0]", "one", "valid"),
+        (1, "items[1]", "two", "invalid"),
+        (1, "items[2].items[0]", "", "skipped"),
+        (2, "[0]", "three", "valid"),
+    ]
+    assert [f["text"] for f in report["findings"]] == [
+        f"{path}:DOC#1.items[1]: Maintenance/two: spec.strategy.maxUnavailable: must be at least"
+        " 1, not 0",
+        f"{path}:DOC#1.items[2].items[0]: ConfigMap/?: warning: no apiVersion and kind: not a"
+        " Kubernetes object; skipped",
+        f"{path}:DOC#2[1]: warning: not a Kubernetes object (a YAML int); skipped",
+        f"{path}:DOC#3: MaintenanceList: items must be a list",
+    ]
+
+
+def _one_off(start: datetime, duration: str) -> str:
+    window = f"  window: {{start: '{start.isoformat()}', duration: {duration}}}\n"
+    return MAINTENANCE.replace("NAME", "once") + window
+
+
+def test_a_one_off_window_already_over_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    path = tmp_path / "over.yaml"
+    path.write_text(_one_off(now - timedelta(hours=5), "4h"))
+    code, out, _err = run(capsys, str(path))
+    assert code == 1
+    ended = (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert out.startswith(
+        f"{path}:DOC#1: Maintenance/once: spec.window: the one-off window ended at {ended} (1h"
+    )
+    assert out.rstrip().endswith("no node would be maintained; give a later spec.window.start")
+    path.write_text(_one_off(now - timedelta(hours=3), "4h"))  # still open for an hour
+    assert run(capsys, str(path))[0] == 0
+
+
+def test_without_a_time_an_over_window_is_left_to_caretaker_plan() -> None:
+    """`caretaker plan` shows such a window as over (and takes --at); it must not fail on it."""
+    text = _one_off(datetime(2020, 1, 1, tzinfo=UTC), "4h")
+    assert validate.validate_documents(parse_documents("m.yaml", text), None).ok()
+    at = datetime(2020, 1, 1, 2, tzinfo=UTC)  # inside the window
+    assert validate.validate_documents(parse_documents("m.yaml", text), None, at).ok()
+    late = validate.validate_documents(parse_documents("m.yaml", text), None, at + timedelta(3))
+    assert [f.path for f in late.findings] == ["spec.window"]
+
+
+def test_a_reader_crash_fails_the_check_without_an_exception_name(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crash(_spec: object) -> tuple[object, list[object]]:
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setitem(validate.SEMANTIC_READERS, "Maintenance", crash)
+    path = tmp_path / "m.yaml"
+    path.write_text(MAINTENANCE.replace("NAME", "crash"))
+    code, out, _err = run(capsys, str(path))
+    assert code == 1
+    assert out == (
+        f"{path}:DOC#1: Maintenance/crash: spec: the operator could not read this spec (a bug:"
+        " report it)\n"
+    )

@@ -8,7 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from caretaker.domain.durations import DurationError, format_duration, parse_duration
+from caretaker.domain.durations import (
+    MAX_DURATION,
+    DurationError,
+    format_duration,
+    parse_duration,
+)
 
 
 @pytest.mark.parametrize(
@@ -112,3 +117,42 @@ def test_parse_sums_the_parts_and_format_is_canonical(parts: list[tuple[int, str
     canonical = format_duration(parsed)
     assert parse_duration(canonical) == parsed
     assert format_duration(parse_duration(canonical)) == canonical
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "36501d",
+        "99999999999d",  # once an OverflowError from timedelta
+        "9" * 400 + "s",  # once an OverflowError: the float is infinite
+        "1" + "0" * 20 + "ms",
+        "36500d1s",
+    ],
+)
+def test_parse_rejects_huge_durations_with_the_limit(text: str) -> None:
+    with pytest.raises(DurationError) as caught:
+        parse_duration(text)
+    message = str(caught.value)
+    assert "too long: at most 36500d (100 years)" in message
+    assert len(message) < 120, "a huge input is shortened in the message"
+
+
+def test_the_limit_itself_is_a_duration() -> None:
+    assert parse_duration("36500d") == MAX_DURATION
+    assert parse_duration("876000h") == MAX_DURATION
+
+
+@settings(max_examples=300, database=None)
+@given(
+    st.text(alphabet="0123456789.mshd", max_size=60)
+    | st.text(st.characters(blacklist_categories=["Lu", "Cs"]), max_size=30)  # no "Error" by chance
+)
+def test_parse_raises_nothing_but_duration_error(text: str) -> None:
+    try:
+        parsed: timedelta | str = parse_duration(text)
+    except DurationError as error:
+        parsed = str(error)
+    if isinstance(parsed, str):
+        assert "Error" not in parsed
+    else:
+        assert timedelta(0) <= parsed <= MAX_DURATION

@@ -353,6 +353,33 @@ BAD_SPECS: list[tuple[str, dict[str, Any], str, str]] = [
     ("route-empty", spec(notifications={**RECEIVERS, "routes": [
         {"severity": "urgent", "receivers": []}]}),
      "spec.notifications.routes[0].receivers", "at least one receiver"),
+    # Mistakes people really make, each once a crash or a failure only at the first call:
+    ("prom-port-too-big", spec(prometheus={"url": "http://prometheus:90900"}),
+     "spec.prometheus.url", "no valid port: give a number from 1 to 65535"),
+    ("prom-port-zero", spec(prometheus={"url": "http://prometheus:0/"}),
+     "spec.prometheus.url", "no valid port"),
+    ("prom-port-name", spec(prometheus={"url": "http://prometheus:web"}),
+     "spec.prometheus.url", "no valid port"),
+    ("prom-no-host", spec(prometheus={"url": "http://:9090"}), "spec.prometheus.url",
+     "no host name"),
+    ("prom-broken-ipv6", spec(prometheus={"url": "http://[fd00::1:9090"}), "spec.prometheus.url",
+     "not a valid URL"),
+    ("webhook-port", steps({"after": "0s", "webhook": {"url": "https://hooks.example:70000/x"}}),
+     "spec.rules[0].actions[0].webhook.url", "no valid port"),
+    ("receiver-port", spec(notifications={"receivers": [
+        {"name": "x", "webhook": {"url": "http://hook:123456"}}]}),
+     "spec.notifications.receivers[0].webhook.url", "no valid port"),
+    ("for-huge", rule(**{"for": "99999999999d"}), "spec.rules[0].for",
+     "too long: at most 36500d"),
+    ("cooldown-huge", rule(cooldown="100000d"), "spec.rules[0].cooldown",
+     "too long"),
+    ("after-huge", steps({"after": "1" + "0" * 400 + "s", "notify": {}}),
+     "spec.rules[0].actions[0].after", "too long"),
+    ("interval-huge", spec(interval="99999999999h"), "spec.interval", "too long"),
+    ("max-age-huge", spec(remediationHistory={"maxAge": "999999999d"}),
+     "spec.remediationHistory.maxAge", "too long"),
+    ("target-kind-list", rule(target={"kind": ["osd"], "label": "ceph_daemon"}),
+     "spec.rules[0].target.kind", "must be one of"),
 ]
 # fmt: on
 

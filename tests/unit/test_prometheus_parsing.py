@@ -274,6 +274,8 @@ def test_bearer_token_reaches_the_session_header_but_not_repr() -> None:
     ("kwargs", "problem"),
     [
         ({"url": "prometheus:9090"}, "must be http"),
+        ({"url": "http://prometheus:99999"}, "invalid port"),
+        ({"url": "http://prometheus:web"}, "invalid port"),
         ({"url": URL, "bearer_token": "t", "basic_auth": BasicAuth("a", "b")}, "give one of"),
         ({"url": URL, "bearer_token": "t", "headers": {"authorization": "x"}}, "conflict"),
         ({"url": URL, "timeout": 0}, "positive"),

@@ -73,7 +73,7 @@ def read_drain_options(
         ignore_daemonsets=r.boolean(raw, "ignoreDaemonSets", path, True),
         delete_emptydir_data=r.boolean(raw, "deleteEmptyDirData", path, False),
         force=r.boolean(raw, "force", path, False),
-        pod_selector=r.string_map(raw, "podSelector", path) if "podSelector" in raw else None,
+        pod_selector=r.labels(raw, "podSelector", path),
         skip_wait_for_delete_timeout=skip if skip is not None else timedelta(0),
     )
     if spec.grace_period_seconds == 0 and not spec.force:

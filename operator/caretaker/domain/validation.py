@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from caretaker.domain.durations import DurationError, parse_duration
+from caretaker.domain.labels import label_key_problem, label_value_problem
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def join_key(path: str, key: str) -> str:
+    """``path`` extended by one key: ``spec.nodeSelector.rack``, or quoted when the key is no
+    identifier: ``spec.nodeSelector["kubernetes.io/hostname"]``."""
+    if _IDENTIFIER.match(key):
+        return f"{path}.{key}" if path else key
+    return f'{path}["{key}"]'
 
 
 @dataclass(frozen=True)
@@ -40,8 +52,8 @@ class SpecReader:
         return value
 
     def unknown_keys(self, raw: Mapping[str, Any], known: set[str], path: str) -> None:
-        for key in sorted(set(raw) - known):
-            self.fail(f"{path}.{key}", "unknown field")
+        for key in sorted(set(raw) - known, key=str):
+            self.fail(join_key(path, str(key)), "unknown field")
 
     def boolean(self, raw: Mapping[str, Any], key: str, path: str, default: bool) -> bool:
         value = raw.get(key, default)
@@ -114,3 +126,24 @@ class SpecReader:
             self.fail(f"{path}.{key}", "must be a map of strings to strings")
             return {}
         return dict(value)
+
+    def labels(self, raw: Mapping[str, Any], key: str, path: str) -> dict[str, str] | None:
+        """A label selector (matchLabels): a map whose keys and values follow the rules of
+        Kubernetes labels, since a selector that breaks them can match nothing. None: absent."""
+        if key not in raw:
+            return None
+        value = raw[key]
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.fail(f"{path}.{key}", "must be a map of label names to values")
+            return {}
+        selector: dict[str, str] = {}
+        for label, wanted in value.items():
+            where = join_key(f"{path}.{key}", str(label))
+            if not isinstance(label, str) or not isinstance(wanted, str):
+                self.fail(where, f"must be a string, not {wanted!r}")
+            elif problem := label_key_problem(label) or label_value_problem(wanted):
+                self.fail(where, problem)
+            selector[str(label)] = str(wanted)  # kept even if wrong: the spec is refused anyway
+        return selector

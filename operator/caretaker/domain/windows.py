@@ -123,7 +123,13 @@ def can_start(window: Window, now: datetime, needed: timedelta) -> bool:
 
 def is_over(window: Window, now: datetime) -> bool:
     """True for a one-off window that has closed for good."""
-    return isinstance(window, OneOffWindow) and now >= window.start + window.duration
+    end = final_end(window)
+    return end is not None and now >= end
+
+
+def final_end(window: Window) -> datetime | None:
+    """When a one-off window closes for good; None for windows that never do."""
+    return window.start + window.duration if isinstance(window, OneOffWindow) else None
 
 
 def next_opportunity(window: Window, now: datetime, needed: timedelta) -> datetime | None:

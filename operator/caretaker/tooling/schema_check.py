@@ -13,7 +13,7 @@ from typing import Any
 from jsonschema import Draft4Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
-from caretaker.domain.validation import FieldError
+from caretaker.domain.validation import FieldError, join_key
 from caretaker.tooling.crds import DNS_LABEL, DNS_SUBDOMAIN
 
 DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h|d))+$"
@@ -21,7 +21,6 @@ URL_PATTERN = r"^https?://[^\s/]+"
 # As lenient as the API server (go-openapi strfmt also takes a time without offset); the
 # operator's reader then says what is missing, in its own words.
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?$")
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TYPE_WORDS = {
     "object": "an object",
     "array": "a list",
@@ -69,26 +68,16 @@ def schema_errors(obj: Any, schema: Mapping[str, Any]) -> list[SchemaError]:
 
 
 def field_path(parts: Iterable[str | int]) -> str:
-    """``("spec", "rules", 0, "name")`` -> ``spec.rules[0].name``; odd keys are quoted."""
+    """``("spec", "rules", 0, "name")`` -> ``spec.rules[0].name``; odd keys are quoted, as the
+    operator's spec readers quote them (so both name a field alike)."""
     text = ""
     for part in parts:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif _IDENTIFIER.match(part):
-            text += f".{part}" if text else part
-        else:
-            text += f'["{part}"]'
+        text = f"{text}[{part}]" if isinstance(part, int) else join_key(text, str(part))
     return text
 
 
 def _sort_key(parts: Iterable[str | int]) -> tuple[tuple[int, str], ...]:
     return tuple((p, "") if isinstance(p, int) else (-1, p) for p in parts)
-
-
-def _join(path: str, key: str) -> str:
-    """``path`` extended by one key, quoted as field_path quotes it."""
-    last = field_path([key])
-    return f"{path}.{last}" if path and not last.startswith("[") else f"{path}{last}"
 
 
 def explain(error: ValidationError) -> Iterator[FieldError]:
@@ -98,13 +87,13 @@ def explain(error: ValidationError) -> Iterator[FieldError]:
     if keyword == "required" and isinstance(expected, list):
         for name in expected:
             if isinstance(value, Mapping) and name not in value:
-                yield FieldError(_join(path, name), "required")
+                yield FieldError(join_key(path, name), "required")
         return
     if keyword == "additionalProperties" and isinstance(value, Mapping):
         schema = error.schema if isinstance(error.schema, Mapping) else {}
         known = list(schema.get("properties", {}))
         for name in sorted(set(value) - set(known), key=str):
-            yield FieldError(_join(path, str(name)), _unknown(str(name), known))
+            yield FieldError(join_key(path, str(name)), _unknown(str(name), known))
         return
     yield FieldError(path or "(document)", _message(error, str(keyword), expected, value))
 

@@ -13,12 +13,16 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from caretaker.domain.durations import format_duration
 from caretaker.domain.health.spec import read_health_policy_spec
-from caretaker.domain.maintenance.spec import read_maintenance_spec
+from caretaker.domain.maintenance.spec import MaintenanceSpec, read_maintenance_spec
+from caretaker.domain.timestamps import format_time
 from caretaker.domain.validation import FieldError
+from caretaker.domain.windows import Window, final_end, is_over
 from caretaker.tooling import crds
 from caretaker.tooling.manifests import Document
 from caretaker.tooling.promql_check import NOT_FOUND, check_exprs
@@ -45,9 +49,10 @@ class Finding:
     message: str
     stage: str  # input, kind, schema, spec, promql, duplicate
     severity: Severity = Severity.ERROR
+    item: str = ""  # where in a list of manifests ("items[2]"), or "" for the whole document
 
     def __str__(self) -> str:
-        where = f"{self.source}:DOC#{self.document}" if self.document else self.source
+        where = Document(self.source, self.document, item=self.item).where
         message = self.message if self.severity is Severity.ERROR else f"warning: {self.message}"
         return ": ".join(part for part in (where, self.subject, self.path, message) if part)
 
@@ -62,6 +67,7 @@ class Checked:
     name: str
     namespace: str
     result: str
+    item: str = ""
 
 
 @dataclass
@@ -83,61 +89,67 @@ class _Expr:
     expr: str
 
 
-def validate_documents(documents: Iterable[Document], promtool: str | None) -> Report:
-    """Checks every document; PromQL of all of them in one promtool run at the end."""
+def validate_documents(
+    documents: Iterable[Document], promtool: str | None, now: datetime | None = None
+) -> Report:
+    """Checks every document; PromQL of all of them in one promtool run at the end. With
+    ``now`` (``caretaker validate``), a one-off window over by then is an error too; without
+    (``caretaker plan``, which shows such a window as over), it is not looked at."""
     report = Report()
     exprs: list[_Expr] = []
     seen: dict[tuple[str, str, str], str] = {}
     for doc in documents:
-        checked, findings, found = check_document(doc)
+        checked, findings, found = check_document(doc, now)
         report.findings.extend(findings)
         exprs.extend(found)
         if checked is None:
             continue
         report.documents.append(checked)
         key = (checked.kind, checked.namespace, checked.name)
-        where = f"{doc.source}:DOC#{doc.index}"
         if checked.result != "skipped" and checked.name and key in seen:
             subject = f"{checked.kind}/{checked.name}"
             text = f"defined twice: also at {seen[key]} (only one would survive an apply)"
-            report.findings.append(
-                Finding(doc.source, doc.index, subject, "", text, "duplicate", Severity.WARNING)
-            )
-        seen.setdefault(key, where)
+            warning = Finding(doc.source, doc.index, subject, "", text, "duplicate")
+            report.findings.append(replace(warning, severity=Severity.WARNING, item=doc.item))
+        seen.setdefault(key, doc.where)
     report.findings.extend(_promql_findings(report, exprs, promtool))
-    failed = {(f.source, f.document) for f in report.findings if f.severity is Severity.ERROR}
+    failed = {
+        (f.source, f.document, f.item) for f in report.findings if f.severity is Severity.ERROR
+    }
     report.documents = [
-        replace(c, result="invalid") if (c.source, c.document) in failed else c
+        replace(c, result="invalid") if (c.source, c.document, c.item) in failed else c
         for c in report.documents
     ]
     return report
 
 
-def check_document(doc: Document) -> tuple[Checked | None, list[Finding], list[_Expr]]:
+def check_document(
+    doc: Document, now: datetime | None = None
+) -> tuple[Checked | None, list[Finding], list[_Expr]]:
     """One document: which kind it is, then schema, spec and the PromQL it carries."""
     if doc.error:
-        return None, [Finding(doc.source, doc.index, "", "", doc.error, "input")], []
+        return None, [Finding(doc.source, doc.index, "", "", doc.error, "input", item=doc.item)], []
     body = doc.body
     if not isinstance(body, Mapping):
         text = f"not a Kubernetes object (a YAML {type(body).__name__}); skipped"
-        skipped = Finding(doc.source, doc.index, "", "", text, "input", Severity.WARNING)
+        skipped = Finding(doc.source, doc.index, "", "", text, "input", Severity.WARNING, doc.item)
         return None, [skipped], []
     kind, api_version = body.get("kind"), body.get("apiVersion")
     meta = body.get("metadata")
     meta = meta if isinstance(meta, Mapping) else {}
     name, namespace = str(meta.get("name") or ""), str(meta.get("namespace") or "")
     subject = f"{kind or '?'}/{name or '?'}"
-    checked = Checked(doc.source, doc.index, str(kind or ""), name, namespace, "skipped")
+    checked = Checked(doc.source, doc.index, str(kind or ""), name, namespace, "skipped", doc.item)
 
     def finding(
         path: str, message: str, stage: str, severity: Severity = Severity.ERROR
     ) -> Finding:
-        return Finding(doc.source, doc.index, subject, path, message, stage, severity)
+        return Finding(doc.source, doc.index, subject, path, message, stage, severity, doc.item)
 
     version, problem = _resolve_kind(api_version, kind)
     if version is None:
         return checked, [finding(problem.path, problem.message, "kind", problem.severity)], []
-    semantic = _semantic_errors(str(kind), body.get("spec"))
+    semantic = _semantic_errors(str(kind), body.get("spec"), now)
     schema = [
         finding(e.path, _better_message(e, semantic), "schema")
         for e in schema_errors(body, version.schema)
@@ -181,15 +193,28 @@ def _resolve_kind(api_version: Any, kind: Any) -> tuple[crds.CrdVersion | None, 
     return None, _KindProblem("apiVersion", text, Severity.ERROR)
 
 
-def _semantic_errors(kind: str, spec: Any) -> list[FieldError]:
+def _semantic_errors(kind: str, spec: Any, now: datetime | None) -> list[FieldError]:
     reader = SEMANTIC_READERS.get(kind)
     if reader is None or not (spec is None or isinstance(spec, Mapping)):
         return []  # no reader for the kind, or the schema already said spec is not an object
     try:
-        _value, errors = reader(spec or {})
-    except Exception as error:  # noqa: BLE001 - a reader crash must fail the check, loudly
-        return [FieldError("spec", f"the spec could not be checked ({type(error).__name__})")]
+        value, errors = reader(spec or {})
+    except Exception:  # noqa: BLE001 - a reader crash must fail the check, loudly
+        return [FieldError("spec", "the operator could not read this spec (a bug: report it)")]
+    if now is not None and isinstance(value, MaintenanceSpec) and is_over(value.window, now):
+        return [_window_over(value.window, now)]
     return errors
+
+
+def _window_over(window: Window, now: datetime) -> FieldError:
+    """A one-off window already over when the manifest is checked: the operator would start no
+    node (it reports WindowOver), so the manifest cannot do what it says."""
+    end = final_end(window) or now
+    return FieldError(
+        "spec.window",
+        f"the one-off window ended at {format_time(end)} ({format_duration(now - end)} ago): "
+        "no node would be maintained; give a later spec.window.start",
+    )
 
 
 def _related(path: str, reported: set[str]) -> bool:

@@ -80,6 +80,10 @@ class PrometheusSettings:
         parts = urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("Prometheus URL must be http(s)://host[:port][/prefix]")
+        try:
+            _ = parts.port  # raises for a port that is no number or out of range
+        except ValueError:
+            raise ValueError("Prometheus URL has an invalid port (at most 65535)") from None
         if parts.username is not None or parts.password is not None:
             raise ValueError("Prometheus URL must not contain credentials; use basic_auth")
         given = [self.bearer_token, self.bearer_token_file, self.basic_auth]

@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from caretaker.domain.validation import SpecReader
 
@@ -80,10 +81,30 @@ def optional_key_ref(
 
 def read_url(r: SpecReader, raw: Mapping[str, Any], key: str, path: str) -> str | None:
     url = r.string(raw, key, path)
-    if url is not None and not _URL.match(url):
-        r.fail(f"{path}.{key}", f"{url!r} is not an http:// or https:// URL")
+    problem = url_problem(url) if url is not None else None
+    if problem:
+        r.fail(f"{path}.{key}", problem)
         return None
     return url
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be called, or None: an http(s) URL with a host and a usable port."""
+    if not _URL.match(url):
+        return f"{url!r} is not an http:// or https:// URL"
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return f"{url!r} is not a valid URL (check the [IPv6] host)"
+    if not parts.hostname:
+        return f"{url!r} has no host name"
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0  # not a number, or out of range
+    if port == 0:
+        return f"{url!r} has no valid port: give a number from 1 to 65535 after the host"
+    return None
 
 
 def read_prometheus(r: SpecReader, raw: Mapping[str, Any]) -> PrometheusSpec | None:

@@ -219,7 +219,7 @@ def _read_target(
     r.unknown_keys(section, {"kind", "label", "nodeLabel"}, tpath)
     text = section.get("kind")
     kinds = ", ".join(str(k) for k in MAPPED_KINDS)
-    if text not in {str(k) for k in MAPPED_KINDS}:
+    if not isinstance(text, str) or text not in {str(k) for k in MAPPED_KINDS}:
         r.fail(f"{tpath}.kind", f"must be one of {kinds}, not {text!r}")
         return TargetMapping()
     kind = TargetKind(text)

@@ -23,7 +23,13 @@ from caretaker.domain.maintenance.status import (
 from caretaker.domain.maintenance.world import World
 from caretaker.domain.reasons import NORMAL, WARNING, Note, Reason
 from caretaker.domain.timestamps import format_time
-from caretaker.domain.windows import AlwaysOpen, can_start, is_over, window_state
+from caretaker.domain.windows import (
+    AlwaysOpen,
+    can_start,
+    final_end,
+    is_over,
+    window_state,
+)
 
 PHASE_PRIORITY = (
     (NodePhase.ROLLING_BACK, "Restoring"),
@@ -283,7 +289,8 @@ def summarize(world: World, spec: MaintenanceSpec, status: MaintenanceStatus) ->
         return Summary(
             "Pending",
             Reason.WINDOW_OVER,
-            f"the one-off window ended with {len(nodes) - done} node(s) left; set a new window",
+            f"spec.window: the one-off window ended at {_stamp(final_end(spec.window))} with "
+            f"{len(nodes) - done} node(s) left; set a new spec.window",
             stalled=True,
         )
     if world.ceph is None:

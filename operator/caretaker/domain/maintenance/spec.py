@@ -17,6 +17,7 @@ from caretaker.domain.validation import FieldError, SpecReader
 from caretaker.domain.windows import AlwaysOpen, OneOffWindow, RecurringWindow, Window
 
 DEFAULT_HEALTHY_PG_STATES = r"^active\+clean(\+scrubbing(\+deep)?)?$"
+LATEST_END = datetime.max.replace(tzinfo=UTC)
 _NODE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 
 
@@ -99,7 +100,7 @@ def read_maintenance_spec(
     r = SpecReader()
     r.unknown_keys(raw, _TOP_KEYS, "spec")
     nodes = r.string_list(raw, "nodes", "spec")
-    selector = r.string_map(raw, "nodeSelector", "spec") if "nodeSelector" in raw else None
+    selector = r.labels(raw, "nodeSelector", "spec")
     _check_targets(r, nodes, selector)
     window = _read_window(r, r.section(raw, "window", "spec"))
     strategy = r.section(raw, "strategy", "spec")
@@ -175,6 +176,9 @@ def _read_window(r: SpecReader, raw: Mapping[str, Any]) -> Window:
         start = _parse_time(r, start_text, f"{path}.start")
         if start is None or duration is None:
             return AlwaysOpen()
+        if start > LATEST_END - duration:
+            r.fail(f"{path}.start", f"{start_text!r} plus the duration ends after the year 9999")
+            return AlwaysOpen()
         return OneOffWindow(start, duration)
     zone = _read_zone(r, raw.get("timeZone", "UTC"), f"{path}.timeZone")
     assert schedule is not None
@@ -216,7 +220,11 @@ def _parse_time(r: SpecReader, text: str, path: str) -> datetime | None:
     if moment.tzinfo is None:
         r.fail(path, f"{text!r} has no time zone offset; add Z or +01:00")
         return None
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        r.fail(path, f"{text!r} is outside the years 1 to 9999 in UTC")
+        return None
 
 
 def _read_zone(r: SpecReader, name: object, path: str) -> ZoneInfo | None:
@@ -225,7 +233,7 @@ def _read_zone(r: SpecReader, name: object, path: str) -> ZoneInfo | None:
         return None
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
         r.fail(path, f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin")
         return None
 
