@@ -97,3 +97,36 @@ def test_policy_claims_end_on_observation() -> None:
     assert not claim_over(node, seen(True, 45, True, True))
     assert claim_over(node, seen(True, 45, True, False))
     assert not claim_over(A, seen(True, 45, True, False))  # a Maintenance releases its own
+
+
+def test_policy_steps_claim_what_they_take_down() -> None:
+    from caretaker.domain.health.actions import Drain, MarkOut, RestartOsd  # noqa: PLC0415
+    from caretaker.domain.health.claims import claim_for  # noqa: PLC0415
+    from caretaker.domain.health.keys import PolicyRef  # noqa: PLC0415
+    from caretaker.domain.health.targets import Target, TargetKind  # noqa: PLC0415
+    from caretaker.domain.health.world import CephReadings  # noqa: PLC0415
+
+    ceph = CephReadings(
+        osds_total=3,
+        osds_up=2,
+        quorum_ok=True,
+        health="HEALTH_WARN",
+        osd_up={0: True, 1: False, 2: True},
+        osd_up_from={0: 40, 1: 12, 2: 41},
+        osd_domain={0: "host/a", 1: "host/b"},
+        osd_node={0: "a", 1: "b", 2: "c"},
+    )
+    policy = PolicyRef("ops", "osd-health", "uid")
+    up, down, lost = (Target(TargetKind.OSD, f"osd.{i}") for i in range(3))
+    restart = claim_for(RestartOsd(), up, ceph, policy)
+    assert restart == Claim(
+        "healthpolicy/ops/osd-health/osd/osd.0", "host/a", (0,), ClaimKind.RESTART, up_from=40
+    )
+    assert claim_for(RestartOsd(), down, ceph, policy) is None  # already down: nothing more
+    assert isinstance(claim_for(MarkOut(), down, ceph, policy), Claim)
+    assert "not in Ceph's CRUSH map" in str(claim_for(MarkOut(), lost, ceph, policy))
+    node = claim_for(Drain(), Target(TargetKind.NODE, "a"), ceph, policy)
+    assert node == Claim(
+        "healthpolicy/ops/osd-health/node/a", "host/a", (0,), ClaimKind.NODE, node="a"
+    )
+    assert claim_for(Drain(), Target(TargetKind.NODE, "diskless"), ceph, policy) is None

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from caretaker.domain.disruption import Claim, admit
 from caretaker.domain.health.actions import MarkIn, MarkOut, RestartOsd, kind_of
+from caretaker.domain.health.claims import claims_over
 from caretaker.domain.health.evaluation import evaluate, osds_needing_ok_to_stop
 from caretaker.domain.health.keys import PolicyRef
 from caretaker.domain.health.outputs import Evaluation, Notification, PlannedAction
@@ -103,6 +105,10 @@ class Fleet:
     notes: list[Note] = field(default_factory=list)
     asked_ok_to_stop: list[frozenset[int]] = field(default_factory=list)
     last: Evaluation | None = None
+    # the cluster-wide disruption ledger, and what happened to it
+    claims: dict[str, Claim] = field(default_factory=dict)
+    up_from: dict[int, int] = field(default_factory=dict)
+    violations: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.osd_up = self.osd_up or dict.fromkeys(range(self.osds), True)
@@ -142,6 +148,9 @@ class Fleet:
             osds_out_by_caretaker=frozenset(self.out_by_us),
             osd_up=dict(self.osd_up),
             osd_in=dict(self.osd_in),
+            osd_up_from={i: self.up_from.get(i, 1) for i in self.osd_up},
+            osd_domain={i: f"host/{self.host(i)}" for i in self.osd_up},
+            osd_node={i: self.host(i) for i in self.osd_up},
         )
 
     def world(self) -> HealthWorld:
@@ -157,6 +166,7 @@ class Fleet:
             maintenance=self.maintenance,
             remediations=tuple(v for v in views if v is not None),
             exporter_age=self.exporter_age,
+            disruptions=tuple(self.claims.values()),
         )
 
     # -- one interval -----------------------------------------------------------------
@@ -186,16 +196,25 @@ class Fleet:
                 self._result(notification.record_name, Result.SUCCEEDED, "sent")
         for action in evaluation.actions:
             self._apply(action)
+        readings = self.ceph()
+        if readings is not None:
+            for claimant in claims_over(self.claims.values(), readings, {}):
+                del self.claims[claimant]
         return evaluation
 
     def _apply(self, action: PlannedAction) -> None:
         self.actions.append((self.now, action))
+        if action.claim is not None:
+            if not admit(self.claims.values(), action.claim).admitted:
+                self.violations.append(f"{action.claim.claimant} claimed a second domain")
+            self.claims[action.claim.claimant] = action.claim
         if kind_of(action.action) in self.failing:
             self._result(action.record_name, Result.FAILED, "the executor failed")
             return
         osd = action.target.osd_id
         if isinstance(action.action, RestartOsd) and self.restart_heals and osd is not None:
             self.osd_up[osd] = True
+            self.up_from[osd] = self.up_from.get(osd, 1) + 1
         if isinstance(action.action, MarkOut) and osd is not None:
             self.osd_in[osd] = False
             self.out_by_us.add(osd)

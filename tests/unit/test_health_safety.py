@@ -46,6 +46,14 @@ def readings(**changes: Any) -> CephReadings:
         (readings(quorum_ok=False, health=HEALTH_ERR), "", "monitor quorum is lost"),
         (readings(health=HEALTH_ERR), "", "Ceph reports HEALTH_ERR"),
         (readings(health=HEALTH_WARN), "", ""),
+        (
+            readings(mons=3, quorum=("b", "c")),
+            "",
+            "1 of 3 monitors down: one more loss and quorum is gone (in quorum: b, c)",
+        ),
+        (readings(mons=5, quorum=("a", "b", "c", "d")), "", ""),  # one more loss leaves 3 of 5
+        (readings(mons=3, quorum=("a", "b", "c")), "", ""),
+        (readings(pgs_inactive=4), "", "4 PGs are inactive"),
     ],
 )
 def test_circuit_reason(ceph: CephReadings | None, error: str, expected: str) -> None:
@@ -101,13 +109,35 @@ def test_at_most_max_concurrent_disruptive_actions() -> None:
 def test_at_most_max_osds_out() -> None:
     raw = policy(safety={"maxConcurrentDisruptive": 5, "maxOsdsOut": 1, "minOsdUpRatio": 0.5})
     fleet = Fleet(spec_raw=raw, restart_heals=False)
-    fleet.osd_up[3] = fleet.osd_up[5] = False
+    fleet.osd_up[2] = fleet.osd_up[3] = False  # both on node-1: one failure domain
     until(fleet, timedelta(minutes=25))
     assert [a.target.key for _, a in fleet.actions if a.action.__class__.__name__ == "MarkOut"] == [
-        "osd/osd.3"
+        "osd/osd.2"
     ]
-    assert fleet.out_by_us == {3}
-    assert hold_of(fleet, 5) == HoldReason.MAX_OSDS_OUT
+    assert fleet.out_by_us == {2}
+    assert hold_of(fleet, 3) == HoldReason.MAX_OSDS_OUT
+    assert fleet.violations == []
+
+
+def test_no_mark_out_while_another_failure_domain_is_down() -> None:
+    """osd.3 (node-1) and osd.5 (node-2) down: marking either out waits, with the reason."""
+    raw = policy(safety={"maxConcurrentDisruptive": 5, "maxOsdsOut": 3, "minOsdUpRatio": 0.5})
+    fleet = Fleet(spec_raw=raw, restart_heals=False)
+    fleet.osd_up[3] = fleet.osd_up[5] = False
+    until(fleet, timedelta(minutes=25))
+    assert "markOut" not in fleet.action_kinds()
+    assert hold_of(fleet, 3) == HoldReason.DOMAIN_BUSY
+    item = fleet.target("osd-down", "osd/osd.3")
+    assert item is not None
+    assert item.hold is not None
+    assert "osd.5 in failure domain host/node-2 is down" in item.hold.message
+    fleet.osd_up[5] = True
+    fleet.run_for(timedelta(minutes=2))
+    assert fleet.action_kinds().count("markOut") == 1
+    assert list(fleet.claims) == ["healthpolicy/ceph/osd-health/osd/osd.3"]
+    fleet.osd_in[3] = True  # a person marks it in again: the claim is over
+    fleet.tick()
+    assert fleet.claims == {}
 
 
 def test_below_min_up_ratio_only_notifications_run() -> None:

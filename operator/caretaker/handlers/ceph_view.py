@@ -12,7 +12,7 @@ from caretaker.domain.maintenance.world import CephView, OkToStopView
 from caretaker.handlers.services import Services
 
 
-def _bucket_of(tree: OsdTree, bucket_type: str) -> dict[int, str]:
+def bucket_of(tree: OsdTree, bucket_type: str) -> dict[int, str]:
     """OSD id -> name of the bucket of ``bucket_type`` above it (computed once per tree)."""
     return {osd: name for name, osds in tree.osds_by_bucket(bucket_type).items() for osd in osds}
 
@@ -49,8 +49,8 @@ def read_ceph_view(
             health_checks={c.name: c.summary for c in health.checks if not c.muted},
             osd_hosts=ceph.osd_hostnames(),
             osd_up={i: state.up for i, state in osd_map.osds.items()},
-            osd_host_bucket=_bucket_of(tree, "host"),
-            osd_failure_domain=_bucket_of(tree, services.settings.failure_domain_type),
+            osd_host_bucket=bucket_of(tree, "host"),
+            osd_failure_domain=bucket_of(tree, services.settings.failure_domain_type),
             noout_osds=osd_map.osds_with("noout"),
             noout_buckets=osd_map.buckets_with("noout"),
             pg_states=dict(ceph.pg_stat().by_state),

@@ -1,7 +1,8 @@
 """Runs one planned ladder step (never a notify step: those are notifications) and says how it
 went. Every failure becomes a failed outcome with a message; nothing is raised.
 
-restartOsd deletes the OSD's pod in the Rook namespace (Rook's Deployment starts a new one);
+restartOsd evicts the OSD's pod in the Rook namespace when the OSD is up (Rook's budget
+decides), deletes it when the OSD is down already (Rook's Deployment starts a new one);
 without ``--rook-namespace`` Caretaker cannot restart a daemon and says so. markIn acts only
 on OSDs that Caretaker marked out (a record says so). Cordon and drain record the policy as
 the cordon's owner, so they never take over someone else's cordon.
@@ -20,6 +21,7 @@ from caretaker.clients.ceph import CephClient, CephError
 from caretaker.clients.ceph.commands import CephCommand
 from caretaker.clients.ceph.replies import raise_for_reply
 from caretaker.clients.kube_api import KubeApiError, api_path, list_items, request_json
+from caretaker.clients.kube_eviction import BlockedByBudget, evict_pod
 from caretaker.clients.kube_nodes import Taint as NodeTaint
 from caretaker.clients.kube_nodes import add_taint, cordon_for
 from caretaker.clients.kube_pods import pods_on_node
@@ -85,7 +87,7 @@ def _run(ctx: ActionContext, planned: PlannedAction) -> ActionOutcome:
     if isinstance(action, Webhook):
         return _webhook(ctx, planned, action)
     if isinstance(action, RestartOsd) and osd is not None:
-        return _restart_osd(ctx, osd)
+        return _restart_osd(ctx, osd, evict=planned.claim is not None)
     if isinstance(action, Cordon | Drain | Taint) and node:
         return _node_action(ctx, action, node)
     ceph = _ceph(ctx)
@@ -114,7 +116,9 @@ def _ceph(ctx: ActionContext) -> CephClient:
     return ctx.ceph.client
 
 
-def _restart_osd(ctx: ActionContext, osd: int) -> ActionOutcome:
+def _restart_osd(ctx: ActionContext, osd: int, *, evict: bool) -> ActionOutcome:
+    """An OSD that is up is restarted through the Eviction API (Rook's OSD budget decides); one
+    that is down already is restarted by deleting its pod."""
     namespace = ctx.rook_namespace
     if not namespace:
         return ActionOutcome(
@@ -127,9 +131,19 @@ def _restart_osd(ctx: ActionContext, osd: int) -> ActionOutcome:
     pods = [p["metadata"]["name"] for p in list_items(ctx.kube, path, {"labelSelector": selector})]
     if not pods:
         return ActionOutcome(False, f"no pod of osd.{osd} in {namespace} ({selector})")
+    if not evict:
+        for pod in pods:
+            request_json(ctx.kube, "DELETE", path + api_path("/{}", pod))
+        return ActionOutcome(
+            True, f"deleted pod {', '.join(pods)} in {namespace}: Rook restarts it"
+        )
     for pod in pods:
-        request_json(ctx.kube, "DELETE", path + api_path("/{}", pod))
-    return ActionOutcome(True, f"deleted pod {', '.join(pods)} in {namespace}: Rook restarts it")
+        result = evict_pod(ctx.kube, namespace, pod, None)
+        if isinstance(result, BlockedByBudget):
+            return ActionOutcome(
+                False, f"eviction of pod {namespace}/{pod} refused: {result.message}"
+            )
+    return ActionOutcome(True, f"evicted pod {', '.join(pods)} in {namespace}: Rook restarts it")
 
 
 def _node_action(ctx: ActionContext, action: Cordon | Drain | Taint, node: str) -> ActionOutcome:

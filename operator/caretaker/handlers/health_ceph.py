@@ -13,10 +13,12 @@ from dataclasses import dataclass, replace
 
 from caretaker.clients.ceph import CephClient, CephError, create_ceph_client
 from caretaker.clients.kube_records import list_custom
+from caretaker.domain.disruption import Claim, union_osds
 from caretaker.domain.health.ledger import osds_out_by_caretaker
 from caretaker.domain.health.records import RemediationView
 from caretaker.domain.health.world import CephReadings, MaintenanceCover, OkToStop
 from caretaker.domain.maintenance.status import ACTIVE_PHASES, status_from_dict
+from caretaker.handlers.ceph_view import bucket_of
 from caretaker.handlers.services import Services
 
 logger = logging.getLogger("caretaker.health")
@@ -45,14 +47,17 @@ def open_health_ceph(services: Services) -> HealthCeph:
 
 
 def read_ceph(
-    ceph: HealthCeph, records: Iterable[RemediationView]
+    ceph: HealthCeph, records: Iterable[RemediationView], failure_domain_type: str
 ) -> tuple[CephReadings | None, str]:
-    """Counts, quorum, health and per-OSD up/in; (None, why) when Ceph cannot be read."""
+    """Counts, quorum, health, PGs, per-OSD up/in and where each OSD sits; (None, why) when
+    Ceph cannot be read."""
     if ceph.client is None:
         return None, ceph.error
     try:
         status = ceph.client.status()
         osd_map = ceph.client.osd_dump()
+        tree = ceph.client.osd_tree()
+        hosts = ceph.client.osd_hostnames()
     except CephError as error:
         return None, str(error)
     osd_in = {i: state.in_cluster for i, state in osd_map.osds.items()}
@@ -64,18 +69,28 @@ def read_ceph(
         osds_out_by_caretaker=osds_out_by_caretaker(records, osd_in),
         osd_up={i: state.up for i, state in osd_map.osds.items()},
         osd_in=osd_in,
+        osd_up_from={i: state.up_from for i, state in osd_map.osds.items()},
+        osd_domain=bucket_of(tree, failure_domain_type),
+        osd_node=hosts,
+        pgs_inactive=sum(n for state, n in status.pgs.by_state.items() if "active" not in state),
+        mons=status.num_mons,
+        quorum=status.quorum,
     ), ""
 
 
-def ok_to_stop_answers(ceph: HealthCeph, osds: Iterable[int]) -> dict[int, OkToStop]:
-    """``ceph osd ok-to-stop`` for each OSD alone; an error counts as "no", with the error."""
+def ok_to_stop_answers(
+    ceph: HealthCeph, osds: Iterable[int], claims: Iterable[Claim] = ()
+) -> dict[int, OkToStop]:
+    """``ceph osd ok-to-stop`` for each OSD together with every OSD in the disruption ledger;
+    an error counts as "no", with the error."""
     answers: dict[int, OkToStop] = {}
+    claims = tuple(claims)
     for osd in sorted(osds):
         if ceph.client is None:
             answers[osd] = OkToStop(False, f"Ceph cannot be asked: {ceph.error}")
             continue
         try:
-            answer = ceph.client.ok_to_stop([osd])
+            answer = ceph.client.ok_to_stop(union_osds(claims, "", (osd,)))
         except CephError as error:
             answers[osd] = OkToStop(False, f"ok-to-stop failed: {error}")
             continue

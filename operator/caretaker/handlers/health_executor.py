@@ -33,7 +33,7 @@ from caretaker.domain.health.records import API_VERSION, RecordUpdate, record_bo
 from caretaker.domain.health.spec import HealthPolicySpec
 from caretaker.domain.health.status import HealthPolicyStatus, Result, status_to_dict
 from caretaker.domain.health.world import HealthWorld
-from caretaker.handlers.health_actions import ActionContext, run_action
+from caretaker.handlers.health_actions import ActionContext, ActionOutcome, run_action
 from caretaker.handlers.health_bookkeeping import (
     count_decisions,
     count_result,
@@ -41,6 +41,7 @@ from caretaker.handlers.health_bookkeeping import (
     prune_records,
 )
 from caretaker.handlers.health_ceph import HealthCeph, open_health_ceph
+from caretaker.handlers.health_claims import enter_step_claim, release_finished_claims
 from caretaker.handlers.health_notify import Delivery, send_notification
 from caretaker.handlers.health_world import PolicyObject, build_world, read_policy
 from caretaker.handlers.services import Services
@@ -111,6 +112,7 @@ def evaluate_and_apply(loop: HealthLoop, policy: PolicyObject, now: datetime) ->
     _post_notes(loop, policy, evaluation)  # 3
     _deliver(loop, policy, evaluation)  # 4, 5
     _act(loop, world, evaluation)
+    release_finished_claims(loop.services, world)
     count_decisions(policy.ref, evaluation)
     observe_round(policy.ref, world, evaluation)
     if policy.spec is not None:
@@ -193,7 +195,8 @@ def _act(loop: HealthLoop, world: HealthWorld, evaluation: Evaluation) -> None:
         records=world.remediations,
     )
     for planned in evaluation.actions:
-        outcome = run_action(ctx, planned)
+        refused = enter_step_claim(loop.services, planned)
+        outcome = ActionOutcome(False, refused) if refused else run_action(ctx, planned)
         result = planned.success_result if outcome.ok else Result.FAILED
         count_result(world.policy, planned.rule, kind_of(planned.action), result)
         _report(loop, world.policy.namespace, planned.record_name, result, outcome.message)

@@ -20,6 +20,7 @@ from caretaker.domain.health.spec import HealthPolicySpec, read_health_policy_sp
 from caretaker.domain.health.status import HealthPolicyStatus, status_from_dict
 from caretaker.domain.health.world import HealthWorld
 from caretaker.domain.validation import FieldError
+from caretaker.handlers.disruptions import try_read_claims
 from caretaker.handlers.health_ceph import (
     HealthCeph,
     maintenance_cover,
@@ -83,7 +84,8 @@ def build_world(
         )
     records = read_remediations(services, policy.ref.namespace)
     queries = run_queries(services, policy.ref.namespace, policy.spec)
-    readings, ceph_error = read_ceph(ceph, records)
+    readings, ceph_error = read_ceph(ceph, records, services.settings.failure_domain_type)
+    claims, ledger_error = try_read_claims(services)
     world = HealthWorld(
         now=now,
         policy=policy.ref,
@@ -95,8 +97,10 @@ def build_world(
         maintenance=maintenance_cover(services),
         remediations=records,
         exporter_age=queries.exporter_age,
+        disruptions=claims,
+        ledger_error=ledger_error,
     )
     needed = osds_needing_ok_to_stop(world)
     if not needed:
         return world
-    return replace(world, ok_to_stop=ok_to_stop_answers(ceph, needed))
+    return replace(world, ok_to_stop=ok_to_stop_answers(ceph, needed, claims))

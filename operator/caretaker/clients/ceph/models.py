@@ -65,6 +65,7 @@ class ClusterStatus:
     num_in_osds: int
     pgs: PgStat
     mgr_available: bool
+    num_mons: int = 0  # in the monmap (quorum: those that answer)
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ class OsdState:
     in_cluster: bool  # "in" (receives data) as opposed to "out"
     weight: float
     state: frozenset[str]  # Ceph's per-OSD state words: exists, up, noout, noin, destroyed, ...
+    up_from: int = 0  # the OSD map epoch it last came up in: a restart raises it
 
     @property
     def noout(self) -> bool:

@@ -83,6 +83,7 @@ def parse_status(data: Json) -> ClusterStatus:
         num_in_osds=int(osdmap.get("num_in_osds", 0)),
         pgs=PgStat(total=int(pgmap.get("num_pgs", 0)), by_state=by_state),
         mgr_available=bool(data.get("mgrmap", {}).get("available", False)),
+        num_mons=int(data.get("monmap", {}).get("num_mons", 0)),
     )
 
 
@@ -108,6 +109,7 @@ def _osd_state(entry: Json) -> OsdState:
         in_cluster=bool(entry.get("in", 0)),
         weight=float(entry.get("weight", 0.0)),
         state=frozenset(entry.get("state", [])),
+        up_from=int(entry.get("up_from", 0)),
     )
 
 

@@ -194,7 +194,8 @@ def is_disruptive(action: Action) -> bool:
 
 
 def needs_ok_to_stop(action: Action) -> bool:
-    return isinstance(action, MarkOut)
+    """markOut, and restartOsd of an OSD that is up (the caller knows whether it is)."""
+    return isinstance(action, MarkOut | RestartOsd)
 
 
 def mapping_problem(action: Action | Verify, mapping: TargetMapping) -> str:

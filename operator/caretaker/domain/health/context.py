@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from caretaker.domain.disruption import Claim
 from caretaker.domain.health.keys import PolicyRef, episode_id, idempotency_key, record_name
 from caretaker.domain.health.records import RemediationView
 from caretaker.domain.health.spec import HealthPolicySpec, RuleSpec
@@ -27,6 +28,8 @@ class EvalContext:
     ok_to_stop: Mapping[int, OkToStop]
     records: tuple[RemediationView, ...]
     records_by_key: Mapping[str, RemediationView]
+    disruptions: tuple[Claim, ...] = ()  # the cluster-wide disruption ledger
+    ledger_error: str = ""
 
     def step_key(self, rule: RuleSpec, item: TargetStatus, index: int) -> str:
         assert item.firing_since is not None

@@ -59,9 +59,12 @@ def evaluate(world: HealthWorld) -> Evaluation:
         ok_to_stop=world.ok_to_stop,
         records=world.remediations,
         records_by_key={record.key: record for record in world.remediations},
+        disruptions=world.disruptions,
+        ledger_error=world.ledger_error,
     )
     runs = [run for rule in previous.rules for item in rule.targets for run in item.steps]
     budget = initial_budget(world.ceph, world.remediations, runs, world.now)
+    budget = budget.across_the_cluster(world.disruptions, world.policy)
     outputs = Outputs()
     rules: list[RuleStatus] = []
     stale = _staleness(spec, world.exporter_age)

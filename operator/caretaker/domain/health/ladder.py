@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from caretaker.domain.disruption import Claim
 from caretaker.domain.durations import format_duration
 from caretaker.domain.health.actions import LadderStep, Notify, describe, target_problem
+from caretaker.domain.health.claims import claim_for
 from caretaker.domain.health.context import EvalContext
 from caretaker.domain.health.keys import dedup_key
 from caretaker.domain.health.outputs import Notification, NotificationEvent, Outputs, PlannedAction
@@ -184,6 +186,7 @@ def _start(attempt: Attempt, budget: Budget) -> Climb | Held:
         verify=step.verify,
         success_result=Result.VERIFYING if step.verify else Result.SUCCEEDED,
         summary=summary(attempt.rule, item),
+        claim=_claim(attempt),
     )
     text = (
         f"{attempt.rule.name}: {describe(step.action)} on {item.target.key} (step {attempt.index})"
@@ -192,6 +195,14 @@ def _start(attempt: Attempt, budget: Budget) -> Climb | Held:
     outputs = Outputs(actions=(planned,), records=(record,), notes=(note,))
     item = item.with_step(attempt.run(Result.PENDING))
     return Climb(item, outputs, budget.after(step, item.target.key, attempt.key))
+
+
+def _claim(attempt: Attempt) -> Claim | None:
+    ceph = attempt.ctx.ceph
+    if not attempt.step.disruptive or ceph is None:
+        return None
+    claim = claim_for(attempt.step.action, attempt.item.target, ceph, attempt.ctx.policy)
+    return claim if isinstance(claim, Claim) else None
 
 
 _FINAL_REASONS = {

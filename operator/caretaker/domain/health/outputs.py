@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from caretaker.domain.conditions import Condition
+from caretaker.domain.disruption import Claim
 from caretaker.domain.health.actions import Action, Severity, Verify
 from caretaker.domain.health.notify_spec import Receiver
 from caretaker.domain.health.records import RecordUpdate, RemediationRecord
@@ -43,6 +44,7 @@ class PlannedAction:
     verify: Verify | None
     success_result: Result  # Verifying when the step has a verification, else Succeeded
     summary: str
+    claim: Claim | None = None  # entered in the disruption ledger before the action runs
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,8 @@ class HoldReason:
     MAX_OSDS_OUT = "MaxOsdsOut"
     OK_TO_STOP_UNKNOWN = "OkToStopUnknown"
     NOT_OK_TO_STOP = "NotOkToStop"
+    DOMAIN_BUSY = "FailureDomainBusy"  # another failure domain is disrupted or down
+    DOMAIN_UNKNOWN = "FailureDomainUnknown"
     CEPH_SAYS_UP = "CephSaysUp"
     TARGET_MISMATCH = "TargetMismatch"
     WAITING_FOR_PREVIOUS = "WaitingForPreviousStep"

@@ -12,8 +12,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from caretaker.domain.disruption import Claim, ClaimKind, policy_claimant
 from caretaker.domain.health.actions import LadderStep, MarkOut, needs_ok_to_stop
+from caretaker.domain.health.claims import claim_for, domain_busy
 from caretaker.domain.health.context import EvalContext
+from caretaker.domain.health.keys import PolicyRef
 from caretaker.domain.health.reasons import HoldReason
 from caretaker.domain.health.records import RemediationView
 from caretaker.domain.health.status import IN_FLIGHT, StepRun
@@ -44,6 +47,15 @@ class Budget:
         out = self.osds_out + (1 if isinstance(step.action, MarkOut) else 0)
         return Budget(self.in_flight | {key}, out, planned)
 
+    def across_the_cluster(self, claims: Iterable[Claim], policy: PolicyRef) -> Budget:
+        """Counts what every other policy is doing to the same Ceph cluster (the ledger): its
+        restarts and node drains in flight, and every OSD marked out by Caretaker."""
+        mine = policy_claimant(policy.namespace, policy.name, "")
+        others = [c for c in claims if not c.claimant.startswith(mine)]
+        busy = {c.claimant for c in others if c.kind in (ClaimKind.RESTART, ClaimKind.NODE)}
+        out = {i for c in claims if c.kind == ClaimKind.MARK_OUT for i in c.osds}
+        return replace(self, in_flight=self.in_flight | busy, osds_out=max(self.osds_out, len(out)))
+
     def settled(self, runs: Iterable[StepRun]) -> Budget:
         """The budget once these steps are known to be finished (decided in this evaluation)."""
         done = {run.key for run in runs if run.result not in IN_FLIGHT}
@@ -62,6 +74,13 @@ def circuit_reason(ceph: CephReadings | None, ceph_error: str) -> str:
         return f"Ceph cannot be read: {ceph_error or 'no readings'}"
     if not ceph.quorum_ok:
         return "monitor quorum is lost"
+    if ceph.mons and len(ceph.quorum) < ceph.mons and len(ceph.quorum) <= ceph.mons // 2 + 1:
+        return (
+            f"{ceph.mons - len(ceph.quorum)} of {ceph.mons} monitors down: one more loss and "
+            f"quorum is gone (in quorum: {', '.join(ceph.quorum)})"
+        )
+    if ceph.pgs_inactive:
+        return f"{ceph.pgs_inactive} PGs are inactive"
     if ceph.health == HEALTH_ERR:
         return "Ceph reports HEALTH_ERR"
     return ""
@@ -115,8 +134,19 @@ def disruptive_hold(
             HoldReason.MAX_OSDS_OUT,
             f"{budget.osds_out} OSD(s) out by Caretaker (maxOsdsOut {safety.max_osds_out})",
         )
-    if needs_ok_to_stop(step.action):
-        return _ok_to_stop_hold(target, gate.ok_to_stop)
+    claim = claim_for(step.action, target, ceph, gate.policy)
+    if isinstance(claim, str):
+        return Held(HoldReason.DOMAIN_UNKNOWN, f"{claim}: not acting blind")
+    if claim is not None:
+        if gate.ledger_error:
+            return Held(
+                HoldReason.DOMAIN_BUSY, f"the disruption ledger cannot be read: {gate.ledger_error}"
+            )
+        busy = domain_busy(claim, gate.disruptions, ceph)
+        if busy:
+            return Held(HoldReason.DOMAIN_BUSY, busy)
+        if needs_ok_to_stop(step.action):
+            return _ok_to_stop_hold(target, gate.ok_to_stop)
     return None
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from caretaker.domain.disruption import Claim
 from caretaker.domain.health.keys import PolicyRef
 from caretaker.domain.health.records import RemediationView
 from caretaker.domain.health.spec import HealthPolicySpec
@@ -69,6 +70,12 @@ class CephReadings:
     osds_out_by_caretaker: frozenset[int] = frozenset()
     osd_up: Mapping[int, bool] = field(default_factory=dict)
     osd_in: Mapping[int, bool] = field(default_factory=dict)
+    osd_up_from: Mapping[int, int] = field(default_factory=dict)  # OSD map epoch it came up in
+    osd_domain: Mapping[int, str] = field(default_factory=dict)  # OSD -> failure domain bucket
+    osd_node: Mapping[int, str] = field(default_factory=dict)  # OSD -> host (OSD metadata)
+    pgs_inactive: int = 0
+    mons: int = 0  # monitors in the monmap
+    quorum: tuple[str, ...] = ()  # monitors in quorum
 
     @property
     def up_ratio(self) -> float:
@@ -109,6 +116,8 @@ class HealthWorld:
     ok_to_stop: Mapping[int, OkToStop] = field(default_factory=dict)
     remediations: tuple[RemediationView, ...] = ()
     spec_errors: tuple[FieldError, ...] = ()
+    disruptions: tuple[Claim, ...] = ()  # the cluster-wide disruption ledger
+    ledger_error: str = ""  # why the ledger could not be read ("" when it was)
     # FRESHNESS_QUERY's answer. None (the default: unknown is not healthy) when it returned
     # nothing; then every rule but those about absence is Stale.
     exporter_age: timedelta | None = None

@@ -1,0 +1,82 @@
+"""HealthPolicy steps in the cluster-wide disruption ledger (``caretaker.domain.disruption``).
+
+A step that stops or moves data of a failure domain claims it before it runs: restarting an OSD
+that is up, marking an OSD out, draining a node that carries OSDs, a NoExecute taint on one.
+Restarting an OSD that is already down disrupts nothing more and claims nothing. The claim is
+admitted only while no other failure domain is claimed and no OSD of another domain is down;
+it ends on observation (``claim_over``), whoever observes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from caretaker.domain.disruption import (
+    Claim,
+    ClaimKind,
+    Observed,
+    admit,
+    claim_over,
+    policy_claimant,
+)
+from caretaker.domain.health.actions import Action, Drain, MarkOut, RestartOsd, Taint, TaintEffect
+from caretaker.domain.health.keys import PolicyRef
+from caretaker.domain.health.targets import Target
+from caretaker.domain.health.world import CephReadings
+
+Unknown = str  # why the failure domain of a step cannot be told
+
+
+def claim_for(
+    action: Action, target: Target, ceph: CephReadings, policy: PolicyRef
+) -> Claim | Unknown | None:
+    """The claim the step needs, None when it disrupts no failure domain, or why it cannot be
+    told (then the step is held: never act without knowing what it takes down)."""
+    claimant = policy_claimant(policy.namespace, policy.name, target.key)
+    osd = target.osd_id
+    if isinstance(action, RestartOsd | MarkOut) and osd is not None:
+        if isinstance(action, RestartOsd) and not ceph.osd_up.get(osd, False):
+            return None
+        domain = ceph.osd_domain.get(osd)
+        if not domain:
+            return f"the failure domain of {target.name} is not in Ceph's CRUSH map"
+        if isinstance(action, MarkOut):
+            return Claim(claimant, domain, (osd,), ClaimKind.MARK_OUT)
+        return Claim(claimant, domain, (osd,), ClaimKind.RESTART, up_from=ceph.osd_up_from[osd])
+    node = target.node_name
+    evicts = isinstance(action, Drain) or (
+        isinstance(action, Taint) and action.effect is TaintEffect.NO_EXECUTE
+    )
+    if not evicts or not node:
+        return None
+    osds = tuple(sorted(i for i, host in ceph.osd_node.items() if host == node))
+    domains = sorted({ceph.osd_domain.get(i, "") for i in osds})
+    if not osds:
+        return None
+    if "" in domains or len(domains) > 1:
+        return f"the OSDs of node {node} are not in one failure domain of the CRUSH map"
+    return Claim(claimant, domains[0], osds, ClaimKind.NODE, node=node)
+
+
+def domain_busy(claim: Claim, claims: Iterable[Claim], ceph: CephReadings) -> str:
+    """Why the claim may not be made now ("" when it may)."""
+    verdict = admit(claims, claim)
+    if not verdict.admitted:
+        return verdict.reason
+    down = sorted(
+        (domain, osd)
+        for osd, up in ceph.osd_up.items()
+        if not up and (domain := ceph.osd_domain.get(osd, "")) and domain != claim.domain
+    )
+    if down:
+        domain, osd = down[0]
+        return f"osd.{osd} in failure domain {domain} is down: {claim.domain} waits"
+    return ""
+
+
+def claims_over(
+    claims: Iterable[Claim], ceph: CephReadings, cordoned: Mapping[str, bool]
+) -> set[str]:
+    """The HealthPolicy claims whose disruption is over, as observed now (any policy's)."""
+    seen = Observed(ceph.osd_up, ceph.osd_in, ceph.osd_up_from, cordoned)
+    return {c.claimant for c in claims if c.kind != ClaimKind.MAINTENANCE and claim_over(c, seen)}
