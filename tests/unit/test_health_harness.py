@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from caretaker.domain.disruption import Claim, admit
+from caretaker.domain.disruption import Claim, Observed, admit
 from caretaker.domain.health.actions import MarkIn, MarkOut, RestartOsd, kind_of
 from caretaker.domain.health.claims import claims_over
 from caretaker.domain.health.evaluation import evaluate, osds_needing_ok_to_stop
@@ -198,7 +198,8 @@ class Fleet:
             self._apply(action)
         readings = self.ceph()
         if readings is not None:
-            for claimant in claims_over(self.claims.values(), readings, {}):
+            seen = Observed(readings.osd_up, readings.osd_in, readings.osd_up_from, {})
+            for claimant in claims_over(self.claims.values(), seen):
                 del self.claims[claimant]
         return evaluation
 

@@ -1,18 +1,25 @@
 """HealthPolicy steps and the cluster-wide disruption ledger: enter a step's claim right before
-it runs (compare-and-swap: another actor may have claimed another domain since the snapshot),
-and remove the claims whose disruption is over (``caretaker.domain.health.claims``)."""
+it runs (compare-and-swap: another actor may have claimed another domain since the snapshot);
+one sweeper per operator removes the claims whose disruption is observed over
+(``caretaker.domain.health.claims``), also those of deleted policies."""
 
 from __future__ import annotations
 
 import logging
+import threading
 
+from caretaker.clients.ceph.errors import CephError
 from caretaker.clients.kube_api import KubeApiError
 from caretaker.clients.kube_nodes import get_node
-from caretaker.domain.disruption import ClaimKind
+from caretaker.domain.disruption import ClaimKind, Observed
 from caretaker.domain.health.claims import claims_over
 from caretaker.domain.health.outputs import PlannedAction
-from caretaker.domain.health.world import HealthWorld
-from caretaker.handlers.disruptions import LedgerUnavailable, enter_claim, remove_claims
+from caretaker.handlers.disruptions import (
+    LedgerUnavailable,
+    enter_claim,
+    read_claims,
+    remove_claims,
+)
 from caretaker.handlers.services import Services
 
 logger = logging.getLogger("caretaker.health")
@@ -29,19 +36,36 @@ def enter_step_claim(services: Services, planned: PlannedAction) -> str:
     return "" if verdict.admitted else f"not run: {verdict.reason}"
 
 
-def release_finished_claims(services: Services, world: HealthWorld) -> None:
-    """Removes every HealthPolicy claim (of any policy) whose disruption is observed over."""
-    if world.ceph is None or world.ledger_error:
-        return
-    nodes = {c.node for c in world.disruptions if c.kind == ClaimKind.NODE and c.node}
+def release_finished_claims(services: Services) -> int:
+    """Removes every HealthPolicy claim (of any policy, deleted ones too) whose disruption is
+    observed over; returns how many. Errors are logged: the next sweep retries."""
     try:
+        claims = read_claims(services)
+        mine = [c for c in claims if c.kind != ClaimKind.MAINTENANCE]
+        if not mine or services.ceph is None:
+            return 0
+        osd_map = services.ceph.osd_dump()
         cordoned = {}
-        for name in nodes:
+        for name in {c.node for c in mine if c.kind == ClaimKind.NODE and c.node}:
             info = get_node(services.kube, name)
             cordoned[name] = info is not None and info.unschedulable
-        over = claims_over(world.disruptions, world.ceph, cordoned)
+        seen = Observed(
+            osd_up={i: s.up for i, s in osd_map.osds.items()},
+            osd_in={i: s.in_cluster for i, s in osd_map.osds.items()},
+            osd_up_from={i: s.up_from for i, s in osd_map.osds.items()},
+            cordoned=cordoned,
+        )
+        over = claims_over(mine, seen)
         if over:
             remove_claims(services, over)
             logger.info("disruption claims over: %s", ", ".join(sorted(over)))
-    except (KubeApiError, LedgerUnavailable) as error:
-        logger.warning("releasing disruption claims failed (next round retries): %s", error)
+        return len(over)
+    except (KubeApiError, CephError, LedgerUnavailable) as error:
+        logger.warning("releasing disruption claims failed (the next sweep retries): %s", error)
+        return 0
+
+
+def sweep_claims(services: Services, stopped: threading.Event, every: float) -> None:
+    """The operator's one sweeper: claims end even when their policy is gone."""
+    while not stopped.wait(every):
+        release_finished_claims(services)

@@ -41,7 +41,7 @@ from caretaker.handlers.health_bookkeeping import (
     prune_records,
 )
 from caretaker.handlers.health_ceph import HealthCeph, open_health_ceph
-from caretaker.handlers.health_claims import enter_step_claim, release_finished_claims
+from caretaker.handlers.health_claims import enter_step_claim
 from caretaker.handlers.health_notify import Delivery, send_notification
 from caretaker.handlers.health_world import PolicyObject, build_world, read_policy
 from caretaker.handlers.services import Services
@@ -112,7 +112,6 @@ def evaluate_and_apply(loop: HealthLoop, policy: PolicyObject, now: datetime) ->
     _post_notes(loop, policy, evaluation)  # 3
     _deliver(loop, policy, evaluation)  # 4, 5
     _act(loop, world, evaluation)
-    release_finished_claims(loop.services, world)
     count_decisions(policy.ref, evaluation)
     observe_round(policy.ref, world, evaluation)
     if policy.spec is not None:

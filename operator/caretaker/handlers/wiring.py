@@ -11,6 +11,7 @@ import kopf
 
 from caretaker.clients.kube_custom import CustomRef, get_custom
 from caretaker.handlers.health_bookkeeping import forget_policy
+from caretaker.handlers.health_claims import sweep_claims
 from caretaker.handlers.health_executor import health_round, open_loop
 from caretaker.handlers.maintenance_executor import FAST_REQUEUE_SECONDS, reconcile_once
 from caretaker.handlers.services import Services
@@ -18,6 +19,26 @@ from caretaker.metrics import forget_maintenance, reconcile_timer
 
 MAINTENANCES = ("caretaker.dev", "v1alpha1", "maintenances")
 CLEANUP_ROUNDS = 100
+
+
+@kopf.on.startup()
+def start_claim_sweeper(memo: Any, **_: Any) -> None:
+    """Ends HealthPolicy claims in the disruption ledger once observed over (any policy's)."""
+    services: Services = memo.services
+    memo.sweeper_stopped = threading.Event()
+    threading.Thread(
+        target=sweep_claims,
+        args=(services, memo.sweeper_stopped, services.settings.reconcile_interval),
+        name="claim-sweeper",
+        daemon=True,
+    ).start()
+
+
+@kopf.on.cleanup()
+def stop_claim_sweeper(memo: Any, **_: Any) -> None:
+    stopped = memo.get("sweeper_stopped")
+    if stopped is not None:
+        stopped.set()
 
 
 @kopf.on.startup()

@@ -9,7 +9,7 @@ it ends on observation (``claim_over``), whoever observes it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 from caretaker.domain.disruption import (
     Claim,
@@ -74,9 +74,6 @@ def domain_busy(claim: Claim, claims: Iterable[Claim], ceph: CephReadings) -> st
     return ""
 
 
-def claims_over(
-    claims: Iterable[Claim], ceph: CephReadings, cordoned: Mapping[str, bool]
-) -> set[str]:
+def claims_over(claims: Iterable[Claim], seen: Observed) -> set[str]:
     """The HealthPolicy claims whose disruption is over, as observed now (any policy's)."""
-    seen = Observed(ceph.osd_up, ceph.osd_in, ceph.osd_up_from, cordoned)
     return {c.claimant for c in claims if c.kind != ClaimKind.MAINTENANCE and claim_over(c, seen)}
