@@ -4,6 +4,7 @@ every episode has its own dedup_key, and a deleted policy resolves its open inci
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +23,8 @@ from caretaker.domain.health.farewell import (
 )
 from caretaker.domain.health.reasons import HealthReason
 from caretaker.domain.health.records import RemediationView, view_from_object
+from caretaker.domain.health.retention import Retention, records_to_delete
+from caretaker.domain.health.status import Result
 from caretaker.domain.health.world import MaintenanceCover
 
 S30 = timedelta(seconds=30)
@@ -258,3 +261,25 @@ def test_every_incident_ends_resolved_once_the_receivers_are_back(
         if notification.event == "trigger":
             triggers.setdefault(notification.dedup_key, set()).add(notification.key)
     assert all(len(keys) == 1 for keys in triggers.values())  # one step, one incident
+
+
+def test_a_record_whose_resolve_is_pending_is_never_pruned() -> None:
+    fleet = Fleet(refusing={"chat"})
+    fleet.osd_up[3] = False
+    fleet.restart_heals = False
+    until(fleet, timedelta(minutes=1))
+    fleet.refusing.clear()
+    until(fleet, timedelta(minutes=2))  # the trigger delivered
+    fleet.osd_up[3] = True
+    fleet.refusing = {"chat"}
+    until(fleet, timedelta(minutes=3))  # its resolve refused
+    (view,) = [v for v in views(fleet) if v.action == "notify"]
+    assert view.resolve is not None
+    assert view.resolve.result == "Pending"
+    assert view.resolve.delivery.attempts >= 1
+    assert view.delivery.delivered_to == ("chat",)
+    later = fleet.now + timedelta(days=365)
+    keep_nothing = Retention(limit=0, max_age=timedelta(0))
+    assert records_to_delete([view], later, keep_nothing) == ()
+    done = replace(view, resolve=replace(view.resolve, result=Result.SUCCEEDED))
+    assert records_to_delete([done], later, keep_nothing) == (view.name,)
