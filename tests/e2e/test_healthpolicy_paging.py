@@ -6,7 +6,9 @@ PagerDuty stand-in that refuses events for a while.
   incident was never resolved at the receiver;
 - a trigger the receiver refuses (5xx) is sent again in later evaluations until it is accepted;
 - a resolve the receiver refuses is sent again until it is accepted;
-- deleting a HealthPolicy with an open incident sends the resolve before the object is gone.
+- deleting a HealthPolicy with an open incident sends the resolve before the object is gone;
+  with a receiver that stays down, the annotation caretaker.dev/leave-incidents-open lets it go
+  and an Event names the incident left open.
 """
 
 from __future__ import annotations
@@ -18,9 +20,12 @@ from typing import Any
 import pytest
 from kubernetes.client import ApiClient
 
-from caretaker.clients.kube_api import KubeApiError
+from caretaker.clients.kube_api import MERGE_PATCH, KubeApiError, api_path, request_json
+from caretaker.clients.kube_events import ObjectRef, list_events
+from caretaker.domain.health.farewell import LEAVE_OPEN_ANNOTATION
 from fixtures.ceph import CephTestbed
 from fixtures.health import (
+    POLICIES,
     HealthOperator,
     PagerDuty,
     condition,
@@ -243,3 +248,33 @@ def _exists(api: ApiClient, namespace: str) -> bool:
             return False
         raise
     return True
+
+
+def test_an_annotated_policy_goes_and_names_the_incident_left_open(
+    kube_api: ApiClient,
+    health_operator: HealthOperator,
+    namespace: str,
+    pagerduty: PagerDuty,
+    noout: Callable[[bool], None],
+) -> None:
+    create_policy(kube_api, namespace, POLICY, _spec())
+    with health_operator(pagerduty_url=pagerduty.receiver.url):
+        noout(True)
+        (trigger,) = _wait_events(pagerduty, "trigger", 1, timeout=60)
+        wait_until(
+            lambda: _incident(kube_api, namespace)["status"]["result"] == "Succeeded",
+            30,
+            "the trigger recorded",
+        )
+        pagerduty.receiver.answer_with(_refusing("resolve", 503))  # and it stays down
+        delete_policy(kube_api, namespace, POLICY)
+        _wait_events(pagerduty, "resolve", 1, timeout=60)
+        assert _exists(kube_api, namespace), "gone although its resolve was refused"
+        annotations = {"metadata": {"annotations": {LEAVE_OPEN_ANNOTATION: "true"}}}
+        path = api_path(POLICIES + "/{}", namespace, POLICY)
+        request_json(kube_api, "PATCH", path, body=annotations, content_type=MERGE_PATCH)
+        wait_until(lambda: not _exists(kube_api, namespace), 120, "the policy deleted")
+    ref = ObjectRef("caretaker.dev/v1alpha1", "HealthPolicy", POLICY, namespace)
+    left = [e.message for e in list_events(kube_api, ref) if e.reason == "IncidentsLeftOpen"]
+    assert left, "no Event names the incident left open"
+    assert trigger.json["dedup_key"] in left[0]
