@@ -95,7 +95,6 @@ def test_killed_osd_is_paged_restarted_and_resolved(
     page = trigger.json
     assert page["event_action"] == "trigger"
     assert page["routing_key"] == pagerduty.routing_key
-    assert page["dedup_key"] == f"caretaker/{namespace}/osds/osd-down/osd/osd.{OSD}"
     assert page["payload"]["severity"] == "error"  # urgent
     assert f"osd.{OSD}" in page["payload"]["summary"]
     assert page["payload"]["custom_details"]["rule"] == "osd-down"
@@ -109,6 +108,10 @@ def test_killed_osd_is_paged_restarted_and_resolved(
 
     notify, webhook = records(kube_api, namespace)
     assert (notify["spec"]["action"], webhook["spec"]["action"]) == ("notify", "webhook")
+    episode_step = notify["spec"]["idempotencyKey"][:12]  # one incident per step of an episode
+    assert page["dedup_key"] == f"caretaker/{namespace}/osds/osd-down/osd/osd.{OSD}/{episode_step}"
+    assert notify["spec"]["parameters"]["dedupKey"] == page["dedup_key"]
+    assert notify["status"]["resolve"]["result"] == "Succeeded"
     assert webhook["spec"]["idempotencyKey"] == key
     for record in (notify, webhook):
         spec, status = record["spec"], record["status"]

@@ -82,9 +82,13 @@ def test_ladder_steps_run_at_their_after_and_restart_heals() -> None:
     assert (
         trigger.dedup_key
         == resolve.dedup_key
-        == dedup_key(POLICY.namespace, POLICY.name, "osd-down", "osd/osd.3")
+        == dedup_key(POLICY.namespace, POLICY.name, "osd-down", "osd/osd.3", trigger.key)
     )
+    assert trigger.record_name == resolve.record_name  # the notify step's record: the ledger
     assert fleet.record_results() == {"notify#0": "Succeeded", "restartOsd#1": "Succeeded"}
+    (notify,) = [b for b in fleet.records.values() if b["spec"]["action"] == "notify"]
+    assert notify["spec"]["parameters"]["dedupKey"] == trigger.dedup_key
+    assert notify["status"]["resolve"]["result"] == "Succeeded"
     for body in fleet.records.values():
         assert body["status"]["timeToRecoverSeconds"] == 150  # cleared at 3m, firing since 30s
         assert body["status"]["timeToDetectSeconds"] == 30

@@ -4,7 +4,8 @@ Everything the executor keeps lives in a fake API: the policy status as a JSON d
 Remediation objects as JSON dicts. Each tick reads them back (as a restarted operator would),
 asks ok-to-stop for the OSDs the evaluation names, evaluates, then follows the executor's
 order: create records (an existing name is kept: that is the dedup), patch records, write the
-status, send notifications, run actions, patch records with results. ``crash`` stops a tick
+status, send notifications (receivers in ``refusing`` refuse them), run actions, patch records
+with results. ``crash`` stops a tick
 after a given stage, to test restarts. The tests below check the harness itself.
 """
 
@@ -21,6 +22,7 @@ from caretaker.domain.health.claims import claims_over
 from caretaker.domain.health.evaluation import evaluate, osds_needing_ok_to_stop
 from caretaker.domain.health.keys import PolicyRef
 from caretaker.domain.health.outputs import Evaluation, Notification, PlannedAction
+from caretaker.domain.health.paging import after_send
 from caretaker.domain.health.records import record_body, view_from_object
 from caretaker.domain.health.spec import HealthPolicySpec, read_health_policy_spec
 from caretaker.domain.health.status import (
@@ -96,6 +98,7 @@ class Fleet:
     exporter_age: timedelta | None = timedelta(seconds=10)  # None: no exporter series at all
     restart_heals: bool = True
     failing: set[str] = field(default_factory=set)  # action kinds that fail
+    refusing: set[str] = field(default_factory=set)  # receivers that refuse every message
     not_ok_to_stop: set[int] = field(default_factory=set)
     maintenance: MaintenanceCover = field(default_factory=MaintenanceCover)
     outcomes: dict[str, QueryOutcome] = field(default_factory=dict)  # overrides per rule
@@ -183,7 +186,7 @@ class Fleet:
         for record in evaluation.records:
             self.records.setdefault(record.name, record_body(record))
         for update in evaluation.record_updates:
-            self.records[update.name]["status"].update(update.patch()["status"])
+            merge_patch(self.records[update.name], update.patch())
         if crash == "records":
             return evaluation
         self.status_raw = json.loads(json.dumps(status_to_dict(evaluation.status)))
@@ -192,8 +195,12 @@ class Fleet:
             return evaluation
         for notification in evaluation.notifications:
             self.sent.append((self.now, notification))
-            if notification.record_name:
-                self._result(notification.record_name, Result.SUCCEEDED, "sent")
+            names = [r.name for r in notification.receivers]
+            sent = [n for n in names if n not in self.refusing]
+            failures = [f"{n}: refused" for n in names if n in self.refusing]
+            update, notes = after_send(notification, sent, failures, self.now)
+            merge_patch(self.records[update.name], update.patch())
+            self.notes.extend(notes)
         for action in evaluation.actions:
             self._apply(action)
         readings = self.ceph()
@@ -260,6 +267,19 @@ class Fleet:
 
     def reasons(self) -> list[str]:
         return [n.reason for n in self.notes]
+
+
+def merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> None:
+    """RFC 7386, as the API server applies a merge patch: null removes, objects merge."""
+    for key, value in patch.items():
+        if value is None:
+            target.pop(key, None)
+        elif isinstance(value, dict):
+            if not isinstance(target.get(key), dict):
+                target[key] = {}
+            merge_patch(target[key], value)
+        else:
+            target[key] = json.loads(json.dumps(value))
 
 
 def _stamp(moment: datetime) -> str:

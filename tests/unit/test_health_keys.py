@@ -14,6 +14,7 @@ from caretaker.domain.health.keys import (
     episode_id,
     idempotency_key,
     record_name,
+    resolve_key,
 )
 
 T0 = datetime(2026, 5, 4, 10, 0, 30, tzinfo=UTC)
@@ -27,9 +28,10 @@ def test_keys_are_pinned() -> None:
         "907c724505c9d8bea956d925d22f3471"
     )
     assert episode_id("uid", "osd-down", "osd/osd.3", T0) == "d915c03ecfd0ae65fbc6"
-    assert dedup_key("ceph", "osd-health", "osd-down", "osd/osd.3") == (
-        "caretaker/ceph/osd-health/osd-down/osd/osd.3"
+    assert dedup_key("ceph", "osd-health", "osd-down", "osd/osd.3", "907c724505c9d8be") == (
+        "caretaker/ceph/osd-health/osd-down/osd/osd.3/907c724505c9"
     )
+    assert resolve_key("907c724505c9d8bea956d925d22f3471") == "25408db8524b2c0e9b235a0bc815edd2"
 
 
 def test_the_same_moment_in_another_zone_gives_the_same_key() -> None:
@@ -59,12 +61,27 @@ def test_parts_cannot_be_shifted_into_each_other() -> None:
     assert idempotency_key("a", "bc", "d", 0, T0) != idempotency_key("ab", "c", "d", 0, T0)
 
 
-@given(parts, parts, parts, st.text(min_size=1, max_size=300))
-def test_dedup_key_fits_pagerduty(namespace: str, policy: str, rule: str, target: str) -> None:
-    key = dedup_key(namespace, policy, rule, target)
+step_keys = st.from_regex(r"[0-9a-f]{32}", fullmatch=True)
+
+
+@given(parts, parts, parts, st.text(min_size=1, max_size=300), step_keys, step_keys)
+def test_dedup_key_fits_pagerduty_and_is_one_per_step_of_an_episode(
+    namespace: str, policy: str, rule: str, target: str, step: str, other: str
+) -> None:
+    key = dedup_key(namespace, policy, rule, target, step)
     assert len(key) <= MAX_DEDUP_KEY
-    assert key == dedup_key(namespace, policy, rule, target)
-    assert key != dedup_key(namespace, policy, rule, target + "x")
+    assert key == dedup_key(namespace, policy, rule, target, step)
+    assert key != dedup_key(namespace, policy, rule, target + "x", step)
+    if other[:12] != step[:12]:  # another episode, or another notify step of this one
+        assert key != dedup_key(namespace, policy, rule, target, other)
+
+
+def test_a_new_episode_gets_a_new_dedup_key() -> None:
+    first = idempotency_key("uid", "osd-down", "osd/osd.3", 0, T0)
+    again = idempotency_key("uid", "osd-down", "osd/osd.3", 0, T0 + timedelta(minutes=5))
+    escalation = idempotency_key("uid", "osd-down", "osd/osd.3", 3, T0)
+    keys = {dedup_key("ceph", "p", "osd-down", "osd/osd.3", k) for k in (first, again, escalation)}
+    assert len(keys) == 3
 
 
 @given(st.from_regex(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?", fullmatch=True))

@@ -12,15 +12,14 @@ from test_health_harness import POLICY, read
 
 from caretaker.domain.health.actions import Flag, LadderStep, RestartOsd, SetFlag
 from caretaker.domain.health.keys import episode_id, idempotency_key
+from caretaker.domain.health.record_updates import RecordUpdate, merge_updates
 from caretaker.domain.health.records import (
     EPISODE_LABEL,
     POLICY_LABEL,
-    RecordUpdate,
     RemediationRecord,
     RemediationView,
     RuleFacts,
     build_record,
-    merge_updates,
     record_body,
     view_from_object,
     view_of,
@@ -131,6 +130,8 @@ def test_reading_a_record_back() -> None:
         message="restarted",
         first_seen=T0,
         firing_since=FIRING,
+        severity="urgent",
+        parameters={},
     )
     assert view_of(record) == replace(view, result=Result.PENDING, finished_at=None, message="")
 

@@ -30,7 +30,14 @@ def test_crash_after_creating_records_adopts_them_instead_of_planning_again() ->
     assert len(fleet.records) == 1
     fleet.now += S30
     fleet.tick()
-    assert fleet.sent == []  # at most once: the record says it was planned
+    # adopted, not planned again; the record does not say it was delivered: sent (at least once)
+    ((_, trigger),) = fleet.sent
+    (record,) = fleet.records.values()
+    assert trigger.record_name == record["metadata"]["name"]
+    assert record["status"]["result"] == "Succeeded"
+    fleet.now += S30
+    fleet.tick()
+    assert len(fleet.sent) == 1  # delivered and recorded: never again
     item = fleet.target("osd-down", "osd/osd.3")
     assert item is not None
     assert [s.index for s in item.steps] == [0]
@@ -49,15 +56,27 @@ def test_crash_after_writing_status_never_repeats() -> None:
     assert fleet.actions == []
 
 
-def test_restart_between_trigger_and_resolve_resolves_once() -> None:
+def test_a_crash_between_deciding_and_sending_a_trigger_still_pages() -> None:
+    fleet = Fleet()
+    fleet.osd_up[3] = False
+    fleet.tick()
+    fleet.now += S30
+    fleet.tick(crash="status")  # trigger recorded and in the status, never sent
+    assert fleet.sent == []
+    fleet.now += S30
+    until(fleet, timedelta(minutes=3))
+    assert [e[0] for e in fleet.sent_events()] == ["trigger"]
+
+
+def test_restart_between_trigger_and_resolve_still_resolves_once() -> None:
     fleet = Fleet()
     fleet.osd_up[3] = False
     until(fleet, timedelta(minutes=1))
     fleet.osd_up[3] = True
-    fleet.tick(crash="status")  # resolve decided, status written, not sent: lost (at most once)
+    fleet.tick(crash="status")  # resolve recorded as due, status written, not sent
     fleet.now += S30
     until(fleet, timedelta(minutes=5))
-    assert [e[0] for e in fleet.sent_events()] == ["trigger"]
+    assert [e[0] for e in fleet.sent_events()] == ["trigger", "resolve"]
 
 
 def test_restart_before_status_write_resolves_after_all() -> None:

@@ -16,7 +16,7 @@ The steps whose records this round created stay this round's to carry out.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -29,10 +29,12 @@ from caretaker.domain.conditions import merge_conditions
 from caretaker.domain.health.actions import kind_of
 from caretaker.domain.health.evaluation import evaluate, is_due
 from caretaker.domain.health.outputs import Evaluation
-from caretaker.domain.health.records import API_VERSION, RecordUpdate, record_body
+from caretaker.domain.health.record_updates import RecordUpdate
+from caretaker.domain.health.records import API_VERSION, record_body
 from caretaker.domain.health.spec import HealthPolicySpec
 from caretaker.domain.health.status import HealthPolicyStatus, Result, status_to_dict
 from caretaker.domain.health.world import HealthWorld
+from caretaker.domain.reasons import Note
 from caretaker.handlers.health_actions import ActionContext, ActionOutcome, run_action
 from caretaker.handlers.health_bookkeeping import (
     count_decisions,
@@ -42,7 +44,7 @@ from caretaker.handlers.health_bookkeeping import (
 )
 from caretaker.handlers.health_ceph import HealthCeph, open_health_ceph
 from caretaker.handlers.health_claims import enter_step_claim
-from caretaker.handlers.health_notify import Delivery, send_notification
+from caretaker.handlers.health_notify import Delivery, deliver_all
 from caretaker.handlers.health_world import PolicyObject, build_world, read_policy
 from caretaker.handlers.services import Services
 from caretaker.metrics import reconcile_timer
@@ -109,7 +111,7 @@ def evaluate_and_apply(loop: HealthLoop, policy: PolicyObject, now: datetime) ->
         patch_record(kube, namespace, update.name, update.patch())
     written = _write_status(loop, policy, evaluation, now)  # 2
     evaluation = _left_to_us(evaluation, taken, written is not StatusWrite.CONFLICT)
-    _post_notes(loop, policy, evaluation)  # 3
+    _post_notes(loop, policy, evaluation.notes)  # 3
     _deliver(loop, policy, evaluation)  # 4, 5
     _act(loop, world, evaluation)
     count_decisions(policy.ref, evaluation)
@@ -156,7 +158,7 @@ def _write_status(
     return patch_status(loop.services.kube, ref, document, resource_version=policy.resource_version)
 
 
-def _post_notes(loop: HealthLoop, policy: PolicyObject, evaluation: Evaluation) -> None:
+def _post_notes(loop: HealthLoop, policy: PolicyObject, notes: Iterable[Note]) -> None:
     regarding = ObjectRef(
         api_version=API_VERSION,
         kind="HealthPolicy",
@@ -164,7 +166,7 @@ def _post_notes(loop: HealthLoop, policy: PolicyObject, evaluation: Evaluation) 
         namespace=policy.ref.namespace,
         uid=policy.ref.uid or None,
     )
-    for note in evaluation.notes:
+    for note in notes:
         try:
             post_event(loop.services.kube, regarding, note.reason, note.message, note.type)  # type: ignore[arg-type]
         except KubeApiError as error:
@@ -174,15 +176,8 @@ def _post_notes(loop: HealthLoop, policy: PolicyObject, evaluation: Evaluation) 
 def _deliver(loop: HealthLoop, policy: PolicyObject, evaluation: Evaluation) -> None:
     services = loop.services
     delivery = Delivery(services.kube, policy.ref.namespace, services.settings.pagerduty_events_url)
-    for notification in evaluation.notifications:
-        outcome = send_notification(delivery, notification)
-        action = "notify" if notification.record_name else "resolve"
-        result = Result.SUCCEEDED if outcome.ok else Result.FAILED
-        count_result(policy.ref, notification.rule, action, result)
-        if not outcome.ok:
-            logger.warning("%s/%s: %s", policy.ref.namespace, policy.ref.name, outcome.message)
-        if notification.record_name:
-            _report(loop, policy.ref.namespace, notification.record_name, result, outcome.message)
+    report = deliver_all(delivery, policy.ref, evaluation.notifications)
+    _post_notes(loop, policy, report.notes)
 
 
 def _act(loop: HealthLoop, world: HealthWorld, evaluation: Evaluation) -> None:

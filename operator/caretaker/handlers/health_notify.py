@@ -1,4 +1,6 @@
-"""Sends a HealthPolicy notification (trigger or resolve) to each of its receivers.
+"""Sends a HealthPolicy notification (trigger or resolve) to each of its receivers, and records
+on the notify step's Remediation record what reached whom (delivery is at least once: what is
+not recorded as delivered is sent again by a later evaluation).
 
 Credentials (PagerDuty routing keys, Slack webhook URLs, webhook URLs kept in Secrets) are read
 from Secrets in the policy's namespace at send time, travel as ``Secret`` values and never
@@ -8,10 +10,15 @@ which redact them.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from kubernetes.client import ApiClient
 
+from caretaker.clients.kube_api import KubeApiError
+from caretaker.clients.kube_records import patch_record
 from caretaker.clients.kube_secrets import SecretUnavailable, read_secret_value
 from caretaker.clients.notify import (
     DeliveryFailed,
@@ -25,6 +32,7 @@ from caretaker.clients.notify import (
     webhook_event,
 )
 from caretaker.clients.notify import Notification as Message
+from caretaker.domain.health.keys import PolicyRef
 from caretaker.domain.health.notify_spec import (
     PagerDutyReceiver,
     Receiver,
@@ -32,7 +40,13 @@ from caretaker.domain.health.notify_spec import (
     WebhookReceiver,
 )
 from caretaker.domain.health.outputs import Notification, NotificationEvent
+from caretaker.domain.health.paging import after_send
 from caretaker.domain.health.refs import SecretKeyRef
+from caretaker.domain.health.status import Result
+from caretaker.domain.reasons import Note
+from caretaker.handlers.health_bookkeeping import count_result
+
+logger = logging.getLogger("caretaker.health")
 
 NOTIFY_RETRY = RetryPolicy(max_attempts=3, max_total_seconds=10.0)
 NOTIFY_TIMEOUT = 10.0
@@ -49,8 +63,18 @@ class Delivery:
 
 @dataclass(frozen=True)
 class SendOutcome:
-    ok: bool
-    message: str
+    sent: tuple[str, ...]  # receivers that accepted it
+    failures: tuple[str, ...]  # "<receiver>: <why>" for the others
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    notes: tuple[Note, ...]  # Events to post (first failure, delivered after failures)
+    undelivered: tuple[str, ...]  # "<dedup key>: <why>" of each notification not delivered
 
 
 def send_notification(delivery: Delivery, notification: Notification) -> SendOutcome:
@@ -64,10 +88,31 @@ def send_notification(delivery: Delivery, notification: Notification) -> SendOut
             failed.append(f"{receiver.name}: {error}")
             continue
         sent.append(receiver.name)
-    what = str(notification.event)
-    parts = [f"{what} sent to {', '.join(sent)}"] if sent else []
-    parts += [f"{what} failed for {'; '.join(failed)}"] if failed else []
-    return SendOutcome(not failed, "; ".join(parts) or "no receivers")
+    return SendOutcome(tuple(sent), tuple(failed))
+
+
+def deliver_all(
+    delivery: Delivery, policy: PolicyRef, notifications: Iterable[Notification]
+) -> DeliveryReport:
+    """Sends each notification and records on its record what the send achieved (delivered,
+    or when it is sent again: ``paging.after_send``)."""
+    notes: list[Note] = []
+    undelivered: list[str] = []
+    for notification in notifications:
+        outcome = send_notification(delivery, notification)
+        update, more = after_send(notification, outcome.sent, outcome.failures, datetime.now(UTC))
+        notes.extend(more)
+        action = "notify" if notification.event is NotificationEvent.TRIGGER else "resolve"
+        result = Result.SUCCEEDED if outcome.ok else Result.FAILED
+        count_result(policy, notification.rule, action, result)
+        if not outcome.ok:
+            undelivered.append(f"{notification.dedup_key}: {'; '.join(outcome.failures)}")
+            logger.warning("%s/%s: %s", policy.namespace, policy.name, update.message)
+        try:
+            patch_record(delivery.kube, policy.namespace, update.name, update.patch())
+        except KubeApiError as error:  # not recorded: the next evaluation sends it again
+            logger.warning("recording the delivery of %s failed: %s", update.name, error)
+    return DeliveryReport(tuple(notes), tuple(undelivered))
 
 
 def _send_one(delivery: Delivery, receiver: Receiver, notification: Notification) -> None:

@@ -13,6 +13,7 @@ from caretaker.clients.kube_custom import CustomRef, get_custom
 from caretaker.handlers.health_bookkeeping import forget_policy
 from caretaker.handlers.health_claims import sweep_claims
 from caretaker.handlers.health_executor import health_round, open_loop
+from caretaker.handlers.health_finalizer import resolve_on_delete
 from caretaker.handlers.maintenance_executor import FAST_REQUEUE_SECONDS, reconcile_once
 from caretaker.handlers.services import Services
 from caretaker.metrics import forget_maintenance, reconcile_timer
@@ -146,6 +147,8 @@ def healthpolicy_loop(
     assert namespace is not None  # HealthPolicy is namespaced
     services: Services = memo.services
     loop = open_loop(services)
+    done = threading.Event()
+    memo.loop_done = done
     try:
         _rounds(
             stopped,
@@ -157,3 +160,20 @@ def healthpolicy_loop(
     finally:
         loop.close()
         forget_policy(namespace, name)
+        done.set()
+
+
+@kopf.on.delete(*HEALTH_POLICIES)
+def healthpolicy_cleanup(name: str, namespace: str | None, memo: Any, retry: int, **_: Any) -> None:
+    """Resolves the policy's open incidents before the object goes (see health_finalizer)."""
+    assert namespace is not None
+    services: Services = memo.services
+    loop_done = memo.get("loop_done")
+    if loop_done is not None:
+        loop_done.wait(60)  # its last round may be sending a trigger
+    body = _fresh(services, "healthpolicies", name, namespace)
+    if body is None:
+        return
+    wait = resolve_on_delete(services, body, retry)
+    if wait is not None:
+        raise kopf.TemporaryError("resolves of open incidents not delivered yet", delay=wait)

@@ -12,12 +12,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from caretaker.domain.durations import format_duration
-from caretaker.domain.health.actions import Severity
 from caretaker.domain.health.conditions import invalid_spec_conditions, policy_conditions
 from caretaker.domain.health.context import EvalContext
 from caretaker.domain.health.outputs import Evaluation, Outputs
+from caretaker.domain.health.paging import delivery_condition, give_up, is_incident, redeliveries
 from caretaker.domain.health.reasons import HealthReason, HoldReason
-from caretaker.domain.health.records import RecordUpdate, merge_updates
+from caretaker.domain.health.record_updates import RecordUpdate, merge_updates
 from caretaker.domain.health.rule import clear, evaluate_rule
 from caretaker.domain.health.safety import IN_FLIGHT_HORIZON, circuit_reason, initial_budget
 from caretaker.domain.health.spec import HealthPolicySpec
@@ -79,11 +79,11 @@ def evaluate(world: HealthWorld) -> Evaluation:
         outputs, budget = outputs + step.outputs, step.budget
     outputs = outputs + _removed_rules(ctx, spec, previous)
     status = HealthPolicyStatus(tuple(rules), world.now, circuit, _circuit_since(ctx, previous))
-    outputs = outputs + _orphans(ctx, status)
+    outputs = outputs + _orphans(ctx, status) + redeliveries(ctx, status)
     outputs = outputs + Outputs(notes=_circuit_notes(previous.circuit, circuit))
     return Evaluation(
         status=status,
-        conditions=policy_conditions(status),
+        conditions=(*policy_conditions(status), delivery_condition(ctx.records, ctx.policy.name)),
         actions=outputs.actions,
         notifications=outputs.notifications,
         records=outputs.records,
@@ -114,7 +114,7 @@ def _removed_rules(
         if spec.rule(rule.name) is not None:
             continue
         for item in rule.targets:
-            outputs = outputs + clear(ctx, rule.name, Severity.ROUTINE, item, "rule removed")
+            outputs = outputs + clear(ctx, rule.name, item, "rule removed")
         if rule.targets:
             text = f"rule {rule.name} was removed from the spec; its targets are resolved"
             outputs = outputs + Outputs(notes=(Note(NORMAL, HealthReason.RULE_REMOVED, text),))
@@ -124,10 +124,13 @@ def _removed_rules(
 def _orphans(ctx: EvalContext, status: HealthPolicyStatus) -> Outputs:
     """This policy's records still in flight long after their step left the status (a crash
     between creating a record and storing the status): they end as Failed, so they neither
-    hold the concurrency budget nor escape retention."""
+    hold the concurrency budget nor escape retention; an orphaned trigger is resolved."""
     tracked = {run.key for rule in status.rules for item in rule.targets for run in item.steps}
+    why = "orphaned: no result was ever reported"
     updates = tuple(
-        RecordUpdate(record.name, Result.FAILED, "orphaned: no result was ever reported", ctx.now)
+        give_up(record, why, ctx.now)
+        if is_incident(record, ctx.policy.name)
+        else RecordUpdate(record.name, Result.FAILED, why, ctx.now)
         for record in ctx.records
         if record.policy == ctx.policy.name
         and record.result in IN_FLIGHT

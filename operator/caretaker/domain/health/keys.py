@@ -43,12 +43,20 @@ def idempotency_key(
     return _digest("step", policy_uid, rule, target_key, str(step_index), since)[:32]
 
 
-def dedup_key(namespace: str, policy: str, rule: str, target_key: str) -> str:
-    """PagerDuty's dedup_key: one incident per rule and target, readable when it fits."""
-    readable = f"caretaker/{namespace}/{policy}/{rule}/{target_key}"
+def dedup_key(namespace: str, policy: str, rule: str, target_key: str, step_key: str) -> str:
+    """PagerDuty's dedup_key: one incident per notify step of one firing episode (the step's
+    idempotency key, whose first 12 characters end it), readable when it fits. A resend of the
+    step uses the same key (harmless); a new episode, or a later notify step of the same
+    episode (an escalation), opens a new incident instead of landing in an old one."""
+    readable = f"caretaker/{namespace}/{policy}/{rule}/{target_key}/{step_key[:12]}"
     if len(readable) <= MAX_DEDUP_KEY:
         return readable
-    return f"caretaker/{_digest('dedup', namespace, policy, rule, target_key)}"
+    return f"caretaker/{_digest('dedup', namespace, policy, rule, target_key, step_key)}"
+
+
+def resolve_key(step_key: str) -> str:
+    """The idempotency key of the resolve that closes a notify step's incident."""
+    return _digest("resolve", step_key)[:32]
 
 
 def record_name(policy: str, key: str) -> str:

@@ -9,7 +9,7 @@ cannot act on the target at all. A target under an active Maintenance is paused 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from caretaker.domain.disruption import Claim
 from caretaker.domain.durations import format_duration
@@ -17,7 +17,8 @@ from caretaker.domain.health.actions import LadderStep, Notify, describe, target
 from caretaker.domain.health.claims import claim_for
 from caretaker.domain.health.context import EvalContext
 from caretaker.domain.health.keys import dedup_key
-from caretaker.domain.health.outputs import Notification, NotificationEvent, Outputs, PlannedAction
+from caretaker.domain.health.outputs import Outputs, PlannedAction
+from caretaker.domain.health.paging import DEDUP_KEY, RECEIVERS, trigger
 from caretaker.domain.health.presets import OSD_DOWN_PRESETS
 from caretaker.domain.health.reasons import HealthReason, HoldReason
 from caretaker.domain.health.records import (
@@ -25,11 +26,12 @@ from caretaker.domain.health.records import (
     RemediationView,
     RuleFacts,
     build_record,
+    view_of,
 )
 from caretaker.domain.health.safety import Budget, Held, ceph_says_up, disruptive_hold
 from caretaker.domain.health.spec import RuleSpec
 from caretaker.domain.health.status import IN_FLIGHT, Hold, Result, StepRun, TargetStatus
-from caretaker.domain.health.text import details, summary
+from caretaker.domain.health.text import summary
 from caretaker.domain.reasons import NORMAL, WARNING, Note
 
 
@@ -255,18 +257,12 @@ def _notify(attempt: Attempt, action: Notify, budget: Budget) -> Climb:
         message = f"no receivers for this severity: Event only: {text}"
         return _finished(attempt, Result.SUCCEEDED, message, budget)
     record = attempt.record(Result.PENDING)
-    notification = Notification(
-        event=NotificationEvent.TRIGGER,
-        dedup_key=dedup_key(ctx.policy.namespace, ctx.policy.name, rule.name, item.target.key),
-        key=attempt.key,
-        record_name=record.name,
-        rule=rule.name,
-        target=item.target,
-        severity=action.route or rule.severity,
-        receivers=receivers,
-        summary=text,
-        details=details(ctx, rule, item),
+    dedup = dedup_key(
+        ctx.policy.namespace, ctx.policy.name, rule.name, item.target.key, attempt.key
     )
+    sent_to = ",".join(receiver.name for receiver in receivers)
+    record = replace(record, parameters={**record.parameters, RECEIVERS: sent_to, DEDUP_KEY: dedup})
+    notification = trigger(ctx, rule, item, view_of(record), receivers)
     note = Note(NORMAL, HealthReason.NOTIFICATION_PLANNED, f"{text} -> {', '.join(names)}")
     outputs = Outputs(notifications=(notification,), records=(record,), notes=(note,))
     item = item.with_step(attempt.run(Result.PENDING)).with_(notified=_merge(item.notified, names))

@@ -4,8 +4,10 @@ The executor's order makes restarts safe: (1) create ``records`` (a name that ex
 fine: that is the dedup) and apply ``record_updates``; (2) write ``status`` and the merged
 ``conditions``; (3) post ``notes`` as Events; (4) send ``notifications`` and run ``actions``;
 (5) patch each record with the result (``PlannedAction.success_result`` on success, Failed
-otherwise). A crash before (2) is repaired by the next evaluation, which finds the records by
-their keys and adopts them instead of planning the same step again.
+otherwise; for a notification ``paging.after_send``: delivered, or when to send it again). A
+crash before (2) is repaired by the next evaluation, which finds the records by their keys and
+adopts them instead of planning the same step again; a notification whose record does not say
+it was delivered is sent again (at least once: the same keys make a resend harmless).
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from enum import StrEnum
 from caretaker.domain.conditions import Condition
 from caretaker.domain.disruption import Claim
 from caretaker.domain.health.actions import Action, Severity, Verify
+from caretaker.domain.health.delivery import Delivery
 from caretaker.domain.health.notify_spec import Receiver
-from caretaker.domain.health.records import RecordUpdate, RemediationRecord
+from caretaker.domain.health.record_updates import RecordUpdate
+from caretaker.domain.health.records import RemediationRecord
 from caretaker.domain.health.status import HealthPolicyStatus, Result
 from caretaker.domain.health.targets import Target
 from caretaker.domain.reasons import Note
@@ -49,18 +53,22 @@ class PlannedAction:
 
 @dataclass(frozen=True)
 class Notification:
-    """A trigger (a notify step) or a resolve (the condition cleared) for some receivers."""
+    """A trigger (a notify step) or a resolve (its episode ended) for some receivers.
+
+    Delivery is at least once: the notify step's record (``record_name``) says what reached
+    whom; ``receivers`` are those still to reach, ``delivery`` the earlier attempts."""
 
     event: NotificationEvent
-    dedup_key: str  # PagerDuty dedup_key: one per policy, rule and target
-    key: str  # idempotency key of this very message
-    record_name: str  # the trigger's Remediation record ("" for a resolve)
+    dedup_key: str  # PagerDuty dedup_key: one per notify step of one episode (one incident)
+    key: str  # idempotency key of this very message (the same on every resend)
+    record_name: str  # the notify step's Remediation record: the ledger of this incident
     rule: str
     target: Target
     severity: Severity
     receivers: tuple[Receiver, ...]
     summary: str
     details: Mapping[str, str] = field(default_factory=dict)
+    delivery: Delivery = field(default_factory=Delivery)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ class HealthReason:
     CIRCUIT_OPEN = "CircuitOpen"
     CIRCUIT_CLOSED = "CircuitClosed"
     NOT_STALLED = "NotStalled"
+    NOTIFICATIONS_DELIVERED = "NotificationsDelivered"
     # rule and target transitions
     RULE_PENDING = "RulePending"
     RULE_FIRING = "RuleFiring"
@@ -33,6 +34,12 @@ class HealthReason:
     ACTION_FAILED = "ActionFailed"
     ACTION_TIMED_OUT = "ActionTimedOut"
     NOTIFICATION_PLANNED = "NotificationPlanned"
+    # delivery (at least once) and the finalizer's resolves
+    NOTIFICATION_FAILED = "NotificationFailed"  # also the reason of NotificationsFailing=True
+    NOTIFICATION_DELIVERED = "NotificationDelivered"  # after failed attempts
+    RESOLVE_PENDING = "ResolvePending"  # a deleted policy waits for its resolves
+    INCIDENTS_RESOLVED = "IncidentsResolved"
+    INCIDENTS_LEFT_OPEN = "IncidentsLeftOpen"
     VERIFICATION_SUCCEEDED = "VerificationSucceeded"
     VERIFICATION_FAILED = "VerificationFailed"
     TARGET_IN_MAINTENANCE = "TargetInMaintenance"

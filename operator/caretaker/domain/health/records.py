@@ -10,12 +10,18 @@ MTTR is the mean ``timeToRecoverSeconds`` over episodes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from caretaker.domain.health.actions import LadderStep, action_details
+from caretaker.domain.health.delivery import (
+    Delivery,
+    ResolveState,
+    delivery_from_dict,
+    resolve_from_dict,
+)
 from caretaker.domain.health.keys import PolicyRef, episode_id, record_name
 from caretaker.domain.health.status import Result, TargetStatus, parse_time, stamp
 
@@ -76,32 +82,10 @@ class RemediationView:
     recovered_at: datetime | None = None
     first_seen: datetime | None = None
     firing_since: datetime | None = None
-
-
-@dataclass(frozen=True)
-class RecordUpdate:
-    """A merge patch for a record's status: a result, or the episode's recovery."""
-
-    name: str
-    result: Result | None = None
-    message: str | None = None
-    finished_at: datetime | None = None
-    recovered_at: datetime | None = None
-    time_to_recover: timedelta | None = None
-
-    def patch(self) -> dict[str, Any]:
-        status: dict[str, Any] = {}
-        if self.result is not None:
-            status["result"] = str(self.result)
-        if self.message:
-            status["message"] = self.message
-        if self.finished_at is not None:
-            status["finishedAt"] = stamp(self.finished_at)
-        if self.recovered_at is not None:
-            status["recoveredAt"] = stamp(self.recovered_at)
-        if self.time_to_recover is not None:
-            status["timeToRecoverSeconds"] = int(self.time_to_recover.total_seconds())
-        return {"status": status}
+    severity: str = ""
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    delivery: Delivery = field(default_factory=Delivery)  # a notify step's trigger
+    resolve: ResolveState | None = None  # a notify step's resolve, once the episode ended
 
 
 @dataclass(frozen=True)
@@ -235,6 +219,8 @@ def view_of(record: RemediationRecord) -> RemediationView:
         message=record.message,
         first_seen=record.first_seen,
         firing_since=record.firing_since,
+        severity=record.severity,
+        parameters=dict(record.parameters),
     )
 
 
@@ -261,25 +247,10 @@ def view_from_object(raw: Mapping[str, Any]) -> RemediationView | None:
             recovered_at=parse_time(status.get("recoveredAt")),
             first_seen=parse_time(spec.get("firstSeen")),
             firing_since=parse_time(spec.get("firingSince")),
+            severity=str(spec.get("severity") or ""),
+            parameters={str(k): str(v) for k, v in (spec.get("parameters") or {}).items()},
+            delivery=delivery_from_dict(status.get("delivery")),
+            resolve=resolve_from_dict(status.get("resolve")),
         )
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
-
-
-def merge_updates(updates: Sequence[RecordUpdate]) -> tuple[RecordUpdate, ...]:
-    """One update per record, in first-seen order; later non-empty fields win."""
-    merged: dict[str, RecordUpdate] = {}
-    for update in updates:
-        old = merged.get(update.name)
-        if old is None:
-            merged[update.name] = update
-            continue
-        merged[update.name] = RecordUpdate(
-            update.name,
-            update.result if update.result is not None else old.result,
-            update.message if update.message is not None else old.message,
-            update.finished_at or old.finished_at,
-            update.recovered_at or old.recovered_at,
-            update.time_to_recover if update.time_to_recover is not None else old.time_to_recover,
-        )
-    return tuple(merged.values())

@@ -1,8 +1,9 @@
 """Retention of Remediation records: a pure choice of which old ones to delete.
 
-Never deleted: records still in flight (Pending, Verifying), records of an episode still firing
-(dedup, resume after a lost status write and recovery stamps need them) and records inside the
-cooldown window. Then records older than ``maxAge`` go, then all but the newest ``limit``.
+Never deleted: records still in flight (Pending, Verifying), records whose resolve is still
+being delivered, records of an episode still firing (dedup, resume after a lost status write and
+recovery stamps need them) and records inside the cooldown window. Then records older than
+``maxAge`` go, then all but the newest ``limit``.
 """
 
 from __future__ import annotations
@@ -37,8 +38,10 @@ def records_to_delete(
     """
 
     def protected(record: RemediationView) -> bool:
+        resolving = record.resolve is not None and record.resolve.result is Result.PENDING
         return (
             record.result in (Result.PENDING, Result.VERIFYING)
+            or resolving
             or record.episode in retention.active_episodes
             or now - record.started_at < retention.cooldown
         )

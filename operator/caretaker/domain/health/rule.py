@@ -13,13 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from caretaker.domain.durations import format_duration
-from caretaker.domain.health.actions import Severity
 from caretaker.domain.health.context import EvalContext
-from caretaker.domain.health.keys import dedup_key, idempotency_key
 from caretaker.domain.health.ladder import Climb, climb
-from caretaker.domain.health.outputs import Notification, NotificationEvent, Outputs
+from caretaker.domain.health.outputs import Outputs
+from caretaker.domain.health.paging import resolve_incidents
 from caretaker.domain.health.reasons import HealthReason
-from caretaker.domain.health.records import RecordUpdate
+from caretaker.domain.health.record_updates import RecordUpdate
 from caretaker.domain.health.safety import Budget
 from caretaker.domain.health.spec import RuleSpec
 from caretaker.domain.health.status import RuleError, RuleState, RuleStatus, TargetStatus
@@ -29,7 +28,6 @@ from caretaker.domain.health.verify import finish_on_clear, sync_steps
 from caretaker.domain.health.world import QueryFailed, QueryFailure, QueryOutcome, Sample
 from caretaker.domain.reasons import NORMAL, WARNING, Note
 
-RESOLVE_STEP = -1  # the step index in a resolve notification's idempotency key
 MAX_TARGETS = 300  # per rule: the status must stay far below etcd's object size limit
 
 
@@ -76,7 +74,7 @@ def evaluate_rule(
         targets.append(item)
     for old in previous.targets:
         if old.target.key not in seen:
-            outputs = outputs + clear(ctx, rule.name, rule.severity, old, "resolved")
+            outputs = outputs + clear(ctx, rule.name, old, "resolved")
     state = _state(targets)
     since = previous.since if state is previous.state and previous.since else ctx.now
     status = RuleStatus(rule.name, state, since, ctx.now, None, tuple(targets), untracked)
@@ -155,9 +153,9 @@ def _failed(
     return status, (Note(WARNING, reason, text),)
 
 
-def clear(ctx: EvalContext, rule: str, severity: Severity, old: TargetStatus, why: str) -> Outputs:
-    """A target is no longer returned (or its rule is gone): resolve what was triggered, stamp
-    the episode's records with the time to recover."""
+def clear(ctx: EvalContext, rule: str, old: TargetStatus, why: str) -> Outputs:
+    """A target is no longer returned (or its rule is gone): resolve the incidents the episode
+    opened, stamp the episode's records with the time to recover."""
     if old.firing_since is None:
         return Outputs()
     outputs = finish_on_clear(ctx, old)
@@ -173,27 +171,4 @@ def clear(ctx: EvalContext, rule: str, severity: Severity, old: TargetStatus, wh
     outputs = outputs + Outputs(
         record_updates=updates, notes=(Note(NORMAL, HealthReason.RULE_RESOLVED, text),)
     )
-    receivers = tuple(
-        r for r in map(ctx.spec.notifications.receiver, old.notified) if r is not None
-    )
-    if not receivers:
-        return outputs
-    key = idempotency_key(ctx.policy.uid, rule, old.target.key, RESOLVE_STEP, old.firing_since)
-    resolve = Notification(
-        event=NotificationEvent.RESOLVE,
-        dedup_key=dedup_key(ctx.policy.namespace, ctx.policy.name, rule, old.target.key),
-        key=key,
-        record_name="",
-        rule=rule,
-        target=old.target,
-        severity=severity,
-        receivers=receivers,
-        summary=text,
-        details={
-            "policy": f"{ctx.policy.namespace}/{ctx.policy.name}",
-            "rule": rule,
-            "target": old.target.key,
-            "firingSince": old.firing_since.isoformat(),
-        },
-    )
-    return outputs + Outputs(notifications=(resolve,))
+    return outputs + resolve_incidents(ctx, episode, text)

@@ -11,7 +11,8 @@ from caretaker.domain.health.actions import LadderStep, VerifyCondition
 from caretaker.domain.health.context import RESULT_TIMEOUT, EvalContext
 from caretaker.domain.health.outputs import Outputs
 from caretaker.domain.health.reasons import HealthReason
-from caretaker.domain.health.records import RecordUpdate, RemediationView
+from caretaker.domain.health.record_updates import RecordUpdate
+from caretaker.domain.health.records import RemediationView
 from caretaker.domain.health.spec import RuleSpec
 from caretaker.domain.health.status import IN_FLIGHT, Result, StepRun, TargetStatus
 from caretaker.domain.health.targets import Target
@@ -72,6 +73,8 @@ def _sync_run(scope: _Scope, run: StepRun, step: LadderStep | None) -> tuple[Ste
     if run.result is Result.PENDING:
         if record is not None and record.result is not Result.PENDING:
             return _adopt(scope, run, step, record)
+        if record is not None and run.action == "notify":  # sent until delivered (paging)
+            return run.with_(message=record.message), Outputs()
         if ctx.now - run.started_at < RESULT_TIMEOUT:
             return run, Outputs()
         message = f"no result reported within {format_duration(RESULT_TIMEOUT)}"
