@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from caretaker.domain.health.actions import MarkIn, MarkOut, RestartOsd, kind_of
+from caretaker.domain.health.actions import MarkIn, MarkOut, RestartOsd, SetFlag, UnsetFlag, kind_of
+from caretaker.domain.health.brakes import OsdSpace, OutBrakes
 from caretaker.domain.health.evaluation import evaluate, osds_needing_ok_to_stop
 from caretaker.domain.health.keys import PolicyRef
 from caretaker.domain.health.outputs import Evaluation, Notification, PlannedAction
@@ -95,6 +96,8 @@ class Fleet:
     restart_heals: bool = True
     failing: set[str] = field(default_factory=set)  # action kinds that fail
     not_ok_to_stop: set[int] = field(default_factory=set)
+    cluster_flags: set[str] = field(default_factory=set)  # noout, norebalance, ...
+    noout: set[int] = field(default_factory=set)  # OSDs with their own noout
     maintenance: MaintenanceCover = field(default_factory=MaintenanceCover)
     outcomes: dict[str, QueryOutcome] = field(default_factory=dict)  # overrides per rule
     # what happened
@@ -142,6 +145,22 @@ class Fleet:
             osds_out_by_caretaker=frozenset(self.out_by_us),
             osd_up=dict(self.osd_up),
             osd_in=dict(self.osd_in),
+            cluster_flags=frozenset(self.cluster_flags),
+        )
+
+    def brakes(self) -> OutBrakes:
+        """What the executor reads for markOut: equal OSDs, 10% used, Ceph's defaults."""
+        gib = 1 << 30
+        return OutBrakes(
+            cluster_flags=frozenset(self.cluster_flags),
+            osd_flags={i: frozenset({"noout"} if i in self.noout else ()) for i in self.osd_in},
+            osd_up=dict(self.osd_up),
+            osd_in=dict(self.osd_in),
+            space={i: OsdSpace(100 * gib, 10 * gib) for i in self.osd_in},
+            min_in_ratio=0.75,
+            subtree_limit="rack",
+            subtree_limit_id=3,
+            nearfull_ratio=0.85,
         )
 
     def world(self) -> HealthWorld:
@@ -168,7 +187,10 @@ class Fleet:
         answers = {
             i: OkToStop(i not in self.not_ok_to_stop, "pgs would be inactive") for i in needed
         }
-        evaluation = evaluate(replace(world, ok_to_stop=answers))
+        ceph = world.ceph  # the brakes are read with the ok-to-stop answers, as the executor does
+        if needed and ceph is not None:
+            ceph = replace(ceph, brakes=self.brakes())
+        evaluation = evaluate(replace(world, ok_to_stop=answers, ceph=ceph))
         self.last = evaluation
         for record in evaluation.records:
             self.records.setdefault(record.name, record_body(record))
@@ -202,6 +224,10 @@ class Fleet:
         if isinstance(action.action, MarkIn) and osd is not None:
             self.osd_in[osd] = True
             self.out_by_us.discard(osd)
+        if isinstance(action.action, SetFlag):
+            self.cluster_flags.add(action.action.flag)
+        if isinstance(action.action, UnsetFlag):
+            self.cluster_flags.discard(action.action.flag)
         self._result(action.record_name, action.success_result, "done")
 
     def _result(self, name: str, result: Result, message: str) -> None:

@@ -64,6 +64,7 @@ def read_ceph(
         osds_out_by_caretaker=osds_out_by_caretaker(records, osd_in),
         osd_up={i: state.up for i, state in osd_map.osds.items()},
         osd_in=osd_in,
+        cluster_flags=osd_map.flags,
     ), ""
 
 

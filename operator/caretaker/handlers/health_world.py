@@ -20,6 +20,7 @@ from caretaker.domain.health.spec import HealthPolicySpec, read_health_policy_sp
 from caretaker.domain.health.status import HealthPolicyStatus, status_from_dict
 from caretaker.domain.health.world import HealthWorld
 from caretaker.domain.validation import FieldError
+from caretaker.handlers.health_brakes import with_out_brakes
 from caretaker.handlers.health_ceph import (
     HealthCeph,
     maintenance_cover,
@@ -99,4 +100,5 @@ def build_world(
     needed = osds_needing_ok_to_stop(world)
     if not needed:
         return world
-    return replace(world, ok_to_stop=ok_to_stop_answers(ceph, needed))
+    answers = ok_to_stop_answers(ceph, needed)
+    return replace(world, ok_to_stop=answers, ceph=with_out_brakes(ceph, world.ceph))

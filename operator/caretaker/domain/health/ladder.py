@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from caretaker.domain.durations import format_duration
 from caretaker.domain.health.actions import LadderStep, Notify, describe, target_problem
 from caretaker.domain.health.context import EvalContext
+from caretaker.domain.health.flags import flag_skip
 from caretaker.domain.health.keys import dedup_key
 from caretaker.domain.health.outputs import Notification, NotificationEvent, Outputs, PlannedAction
 from caretaker.domain.health.presets import OSD_DOWN_PRESETS
@@ -158,7 +159,12 @@ class Attempt:
 
 def _start(attempt: Attempt, budget: Budget) -> Climb | Held:
     ctx, step, item = attempt.ctx, attempt.step, attempt.item
-    skip = target_problem(step.action, item.target) or _cooldown(attempt, budget)
+    flags = ctx.ceph.cluster_flags if ctx.ceph else None
+    skip = (
+        target_problem(step.action, item.target)
+        or _cooldown(attempt, budget)
+        or flag_skip(step.action, flags, ctx.records)
+    )
     if skip:
         return _finished(attempt, Result.SKIPPED, skip, budget)
     if step.disruptive:

@@ -11,7 +11,7 @@ MTTR is the mean ``timeToRecoverSeconds`` over episodes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -76,6 +76,7 @@ class RemediationView:
     recovered_at: datetime | None = None
     first_seen: datetime | None = None
     firing_since: datetime | None = None
+    parameters: Mapping[str, str] = field(default_factory=dict)  # e.g. {"flag": "noout"}
 
 
 @dataclass(frozen=True)
@@ -235,6 +236,7 @@ def view_of(record: RemediationRecord) -> RemediationView:
         message=record.message,
         first_seen=record.first_seen,
         firing_since=record.firing_since,
+        parameters=dict(record.parameters),
     )
 
 
@@ -261,6 +263,7 @@ def view_from_object(raw: Mapping[str, Any]) -> RemediationView | None:
             recovered_at=parse_time(status.get("recoveredAt")),
             first_seen=parse_time(spec.get("firstSeen")),
             firing_since=parse_time(spec.get("firingSince")),
+            parameters={str(k): str(v) for k, v in (spec.get("parameters") or {}).items()},
         )
     except (KeyError, TypeError, ValueError, AttributeError):
         return None

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from caretaker.domain.health.brakes import OutBrakes
 from caretaker.domain.health.keys import PolicyRef
 from caretaker.domain.health.records import RemediationView
 from caretaker.domain.health.spec import HealthPolicySpec
@@ -69,6 +70,8 @@ class CephReadings:
     osds_out_by_caretaker: frozenset[int] = frozenset()
     osd_up: Mapping[int, bool] = field(default_factory=dict)
     osd_in: Mapping[int, bool] = field(default_factory=dict)
+    cluster_flags: frozenset[str] = frozenset()  # noout, norebalance, ... (for setFlag)
+    brakes: OutBrakes | None = None  # for markOut, read only when one is due: see brakes.py
 
     @property
     def up_ratio(self) -> float:
