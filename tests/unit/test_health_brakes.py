@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 from test_health_harness import T0, Fleet, policy
@@ -312,3 +314,25 @@ def view(action: str, flag: str, result: Result, minute: int) -> RemediationView
 )
 def test_which_flag_is_caretakers(records: list[RemediationView], ours: bool) -> None:
     assert (flag_set_by_caretaker(records, "noout") is not None) is ours
+
+
+def test_no_shipped_example_lifts_a_flag_it_did_not_set() -> None:
+    """Every unsetFlag in examples/ follows a setFlag of the same flag in the same rule: a
+    ladder that lifts a person's flag would only ever be Skipped, and teaches the wrong thing."""
+    examples = sorted((Path(__file__).parents[2] / "examples").glob("*.yaml"))
+    assert examples
+    checked = 0
+    for path in examples:
+        for document in yaml.safe_load_all(path.read_text()):
+            if not document or document.get("kind") != "HealthPolicy":
+                continue
+            for rule in document["spec"].get("rules", []):
+                set_before: set[str] = set()
+                for step in rule.get("actions", []):
+                    if "setFlag" in step:
+                        set_before.add(step["setFlag"]["flag"])
+                    if "unsetFlag" in step:
+                        flag = step["unsetFlag"]["flag"]
+                        assert flag in set_before, f"{path.name}: {rule['name']} lifts {flag}"
+                checked += 1
+    assert checked >= 3
