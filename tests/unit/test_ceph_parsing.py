@@ -20,9 +20,12 @@ from caretaker.clients.ceph.errors import (
 )
 from caretaker.clients.ceph.models import HealthStatus
 from caretaker.clients.ceph.parsing import (
+    parse_config_value,
+    parse_crush_types,
     parse_failure_domain,
     parse_health,
     parse_ok_to_stop,
+    parse_osd_df,
     parse_osd_dump,
     parse_osd_hostnames,
     parse_osd_tree,
@@ -99,6 +102,34 @@ def test_osd_tree_has_one_host_bucket_per_osd() -> None:
     assert [node.name for node in tree.buckets("root")] == ["default"]
 
 
+def test_osd_tree_gives_ancestors_type_ids_and_device_classes() -> None:
+    tree = parse_osd_tree(answer("osd_tree"))
+    assert [(n.name, n.type, n.type_id) for n in tree.ancestors(1)] == [
+        ("ct-node-b", "host", 1),
+        ("default", "root", 11),
+    ]
+    assert tree.ancestors(-1) == ()
+    assert tree.nodes[1].device_class == "hdd"
+    assert tree.nodes[-1].device_class == ""
+
+
+def test_osd_df_gives_size_and_used_bytes() -> None:
+    space = parse_osd_df(answer("osd_df"))
+    assert sorted(space) == [0, 1, 2]
+    assert space[0].size == 4194304 * 1024
+    assert space[0].used == 297320 * 1024
+
+
+def test_crush_types_and_config_values() -> None:
+    # crush_dump_types.json: the "types" part of ``osd crush dump`` (the rest is not read)
+    types = parse_crush_types(answer("crush_dump_types"))
+    assert (types["osd"], types["host"], types["rack"], types["root"]) == (0, 1, 3, 11)
+    assert parse_config_value("0.750000\n", "mon_osd_min_in_ratio") == "0.750000"
+    assert parse_config_value("rack\n", "mon_osd_down_out_subtree_limit") == "rack"
+    with pytest.raises(ValueError, match="no value for mon_osd_min_in_ratio"):
+        parse_config_value("\n", "mon_osd_min_in_ratio")
+
+
 def test_osd_tree_shows_a_down_osd() -> None:
     tree = parse_osd_tree(answer("osd_tree_down"))
     assert tree.nodes[1].status == "down"
@@ -113,6 +144,8 @@ def test_osd_dump_reads_noout_per_osd_per_bucket_and_cluster_wide() -> None:
     assert not osd_map.osds[0].noout
     assert osd_map.buckets_with("noout") == frozenset({"ct-node-c"})
     assert all(osd.up and osd.in_cluster for osd in osd_map.osds.values())
+    assert round(osd_map.nearfull_ratio, 2) == 0.85
+    assert round(osd_map.full_ratio, 2) == 0.95
 
 
 def test_osd_dump_with_a_down_osd() -> None:

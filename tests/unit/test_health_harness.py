@@ -17,7 +17,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from caretaker.domain.disruption import Claim, Observed, admit
-from caretaker.domain.health.actions import MarkIn, MarkOut, RestartOsd, kind_of
+from caretaker.domain.health.actions import MarkIn, MarkOut, RestartOsd, SetFlag, UnsetFlag, kind_of
+from caretaker.domain.health.brakes import OsdSpace, OutBrakes
 from caretaker.domain.health.claims import claims_over
 from caretaker.domain.health.evaluation import evaluate, osds_needing_ok_to_stop
 from caretaker.domain.health.keys import PolicyRef
@@ -100,6 +101,8 @@ class Fleet:
     failing: set[str] = field(default_factory=set)  # action kinds that fail
     refusing: set[str] = field(default_factory=set)  # receivers that refuse every message
     not_ok_to_stop: set[int] = field(default_factory=set)
+    cluster_flags: set[str] = field(default_factory=set)  # noout, norebalance, ...
+    noout: set[int] = field(default_factory=set)  # OSDs with their own noout
     maintenance: MaintenanceCover = field(default_factory=MaintenanceCover)
     outcomes: dict[str, QueryOutcome] = field(default_factory=dict)  # overrides per rule
     # what happened
@@ -154,6 +157,22 @@ class Fleet:
             osd_up_from={i: self.up_from.get(i, 1) for i in self.osd_up},
             osd_domain={i: f"host/{self.host(i)}" for i in self.osd_up},
             osd_node={i: self.host(i) for i in self.osd_up},
+            cluster_flags=frozenset(self.cluster_flags),
+        )
+
+    def brakes(self) -> OutBrakes:
+        """What the executor reads for markOut: equal OSDs, 10% used, Ceph's defaults."""
+        gib = 1 << 30
+        return OutBrakes(
+            cluster_flags=frozenset(self.cluster_flags),
+            osd_flags={i: frozenset({"noout"} if i in self.noout else ()) for i in self.osd_in},
+            osd_up=dict(self.osd_up),
+            osd_in=dict(self.osd_in),
+            space={i: OsdSpace(100 * gib, 10 * gib) for i in self.osd_in},
+            min_in_ratio=0.75,
+            subtree_limit="rack",
+            subtree_limit_id=3,
+            nearfull_ratio=0.85,
         )
 
     def world(self) -> HealthWorld:
@@ -181,7 +200,10 @@ class Fleet:
         answers = {
             i: OkToStop(i not in self.not_ok_to_stop, "pgs would be inactive") for i in needed
         }
-        evaluation = evaluate(replace(world, ok_to_stop=answers))
+        ceph = world.ceph  # the brakes are read with the ok-to-stop answers, as the executor does
+        if needed and ceph is not None:
+            ceph = replace(ceph, brakes=self.brakes())
+        evaluation = evaluate(replace(world, ok_to_stop=answers, ceph=ceph))
         self.last = evaluation
         for record in evaluation.records:
             self.records.setdefault(record.name, record_body(record))
@@ -229,6 +251,10 @@ class Fleet:
         if isinstance(action.action, MarkIn) and osd is not None:
             self.osd_in[osd] = True
             self.out_by_us.discard(osd)
+        if isinstance(action.action, SetFlag):
+            self.cluster_flags.add(action.action.flag)
+        if isinstance(action.action, UnsetFlag):
+            self.cluster_flags.discard(action.action.flag)
         self._result(action.record_name, action.success_result, "done")
 
     def _result(self, name: str, result: Result, message: str) -> None:

@@ -4,8 +4,10 @@ went. Every failure becomes a failed outcome with a message; nothing is raised.
 restartOsd evicts the OSD's pod in the Rook namespace when the OSD is up (Rook's budget
 decides), deletes it when the OSD is down already (Rook's Deployment starts a new one);
 without ``--rook-namespace`` Caretaker cannot restart a daemon and says so. markIn acts only
-on OSDs that Caretaker marked out (a record says so). Cordon and drain record the policy as
-the cordon's owner, so they never take over someone else's cordon.
+on OSDs that Caretaker marked out (a record says so); setFlag never takes over a flag that is
+already set, and unsetFlag lifts only a flag one of Caretaker's setFlag steps set
+(``domain.health.flags``). Cordon and drain record the policy as the cordon's owner, so they
+never take over someone else's cordon.
 """
 
 from __future__ import annotations
@@ -41,8 +43,9 @@ from caretaker.domain.health.actions import (
     Webhook,
     kind_of,
 )
+from caretaker.domain.health.flags import set_refusal, unset_refusal
 from caretaker.domain.health.keys import PolicyRef
-from caretaker.domain.health.ledger import marked_out_by_caretaker
+from caretaker.domain.health.ledger import flag_set_by_caretaker, marked_out_by_caretaker
 from caretaker.domain.health.outputs import PlannedAction
 from caretaker.domain.health.records import RemediationView
 from caretaker.domain.health.targets import TargetKind
@@ -100,9 +103,13 @@ def _run(ctx: ActionContext, planned: PlannedAction) -> ActionOutcome:
         ceph.mark_in([osd])
         return ActionOutcome(True, f"ceph osd in osd.{osd}")
     if isinstance(action, SetFlag):
+        if action.flag in ceph.cluster_flags():
+            return ActionOutcome(False, set_refusal(action.flag))
         ceph.set_flag(str(action.flag))
         return ActionOutcome(True, f"ceph osd set {action.flag}")
     if isinstance(action, UnsetFlag):
+        if flag_set_by_caretaker(ctx.records, action.flag) is None:
+            return ActionOutcome(False, unset_refusal(action.flag))
         ceph.unset_flag(str(action.flag))
         return ActionOutcome(True, f"ceph osd unset {action.flag}")
     if isinstance(action, PgRepair):

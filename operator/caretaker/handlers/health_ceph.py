@@ -75,6 +75,7 @@ def read_ceph(
         pgs_inactive=sum(n for state, n in status.pgs.by_state.items() if "active" not in state),
         mons=status.num_mons,
         quorum=status.quorum,
+        cluster_flags=osd_map.flags,
     ), ""
 
 

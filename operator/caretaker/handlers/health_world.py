@@ -21,6 +21,7 @@ from caretaker.domain.health.status import HealthPolicyStatus, status_from_dict
 from caretaker.domain.health.world import HealthWorld
 from caretaker.domain.validation import FieldError
 from caretaker.handlers.disruptions import try_read_claims
+from caretaker.handlers.health_brakes import with_out_brakes
 from caretaker.handlers.health_ceph import (
     HealthCeph,
     maintenance_cover,
@@ -103,4 +104,5 @@ def build_world(
     needed = osds_needing_ok_to_stop(world)
     if not needed:
         return world
-    return replace(world, ok_to_stop=ok_to_stop_answers(ceph, needed, claims))
+    answers = ok_to_stop_answers(ceph, needed, claims)
+    return replace(world, ok_to_stop=answers, ceph=with_out_brakes(ceph, world.ceph))

@@ -24,6 +24,7 @@ from caretaker.clients.ceph.models import (
     HealthReport,
     OkToStop,
     OsdMap,
+    OsdSpace,
     OsdTree,
     PgStat,
     SafeToDestroy,
@@ -32,9 +33,12 @@ from caretaker.clients.ceph.models import (
 from caretaker.clients.ceph.parsing import (
     Json,
     load,
+    parse_config_value,
+    parse_crush_types,
     parse_failure_domain,
     parse_health,
     parse_ok_to_stop,
+    parse_osd_df,
     parse_osd_dump,
     parse_osd_hostnames,
     parse_osd_tree,
@@ -148,6 +152,18 @@ class CephClient(ABC):
     def osd_hostnames(self) -> dict[int, str]:
         """``ceph osd metadata``: OSD id -> hostname (the Kubernetes node on Rook)."""
         return parse_osd_hostnames(self._json(commands.osd_metadata()))
+
+    def osd_df(self) -> dict[int, OsdSpace]:
+        """``ceph osd df``: each OSD's size and used bytes."""
+        return parse_osd_df(self._json(commands.osd_df()))
+
+    def crush_types(self) -> dict[str, int]:
+        """The CRUSH map's bucket types: name -> type id."""
+        return parse_crush_types(self._json(commands.crush_dump()))
+
+    def config_value(self, who: str, name: str) -> str:
+        """``ceph config get <who> <name>``: the value the daemons use, as text."""
+        return parse_config_value(self._call(commands.config_get(who, name)).output, name)
 
     def cluster_flags(self) -> frozenset[str]:
         return self.osd_dump().flags

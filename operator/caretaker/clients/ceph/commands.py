@@ -74,6 +74,18 @@ def osd_dump() -> CephCommand:
     return CephCommand("osd dump")
 
 
+def osd_df() -> CephCommand:
+    return CephCommand("osd df")
+
+
+def crush_dump() -> CephCommand:
+    return CephCommand("osd crush dump")
+
+
+def config_get(who: str, key: str) -> CephCommand:
+    return CephCommand("config get", {"who": who, "key": key})
+
+
 def osd_metadata() -> CephCommand:
     return CephCommand("osd metadata")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 
 
 class HealthStatus(StrEnum):
@@ -75,6 +76,8 @@ class CrushNode:
     type: str  # "osd", "host", "rack", "root", ...
     children: tuple[int, ...]
     status: str  # "up"/"down" for OSDs, "" for buckets
+    type_id: int = 0  # the CRUSH type's id: osd 0, host 1, ... root 11 in the default map
+    device_class: str = ""  # OSDs only: "hdd", "ssd", ...
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,19 @@ class OsdTree:
             None,
         )
 
+    def ancestors(self, node_id: int) -> tuple[CrushNode, ...]:
+        """The buckets holding a node, nearest first (its host, then rack, ..., the root)."""
+        found: list[CrushNode] = []
+        parent = self._parents.get(node_id)
+        while parent is not None and parent not in found:
+            found.append(parent)
+            parent = self._parents.get(parent.id)
+        return tuple(found)
+
+    @cached_property
+    def _parents(self) -> dict[int, CrushNode]:
+        return {child: node for node in self.buckets() for child in node.children}
+
     def _osds_below(self, node_id: int) -> Iterable[int]:
         node = self.nodes.get(node_id)
         if node is None:
@@ -140,6 +156,8 @@ class OsdMap:
     osds: Mapping[int, OsdState]
     crush_node_flags: Mapping[str, frozenset[str]]  # CRUSH bucket -> flags (set-group)
     device_class_flags: Mapping[str, frozenset[str]]
+    nearfull_ratio: float = 0.0  # the OSD map's (ceph osd set-nearfull-ratio); 0: not given
+    full_ratio: float = 0.0
 
     def osds_with(self, flag: str) -> frozenset[int]:
         return frozenset(osd.id for osd in self.osds.values() if flag in osd.state)
@@ -150,6 +168,15 @@ class OsdMap:
     def missing(self, osd_ids: Iterable[int]) -> tuple[int, ...]:
         """The given ids that are not OSDs of this map."""
         return tuple(osd_id for osd_id in osd_ids if osd_id not in self.osds)
+
+
+@dataclass(frozen=True)
+class OsdSpace:
+    """One OSD's line of ``ceph osd df``: bytes; size 0 when the OSD reports none (down)."""
+
+    id: int
+    size: int
+    used: int
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from caretaker.clients.ceph.models import (
     HealthStatus,
     OkToStop,
     OsdMap,
+    OsdSpace,
     OsdState,
     OsdTree,
     PgStat,
@@ -96,6 +97,8 @@ def parse_osd_tree(data: Json) -> OsdTree:
             type=node["type"],
             children=tuple(int(child) for child in node.get("children", [])),
             status=node.get("status", ""),
+            type_id=int(node.get("type_id", 0)),
+            device_class=str(node.get("device_class") or ""),
         )
         for node in data.get("nodes", [])
     }
@@ -126,7 +129,36 @@ def parse_osd_dump(data: Json) -> OsdMap:
         osds={osd.id: osd for osd in osds},
         crush_node_flags=_flag_map(data.get("crush_node_flags", {})),
         device_class_flags=_flag_map(data.get("device_class_flags", {})),
+        nearfull_ratio=float(data.get("nearfull_ratio", 0.0)),
+        full_ratio=float(data.get("full_ratio", 0.0)),
     )
+
+
+def parse_osd_df(data: Json) -> dict[int, OsdSpace]:
+    """``osd df``: OSD id -> size and used bytes (Ceph reports KiB)."""
+    return {
+        int(node["id"]): OsdSpace(
+            id=int(node["id"]),
+            size=int(node.get("kb", 0)) * 1024,
+            used=int(node.get("kb_used", 0)) * 1024,
+        )
+        for node in data.get("nodes", [])
+        if int(node["id"]) >= 0
+    }
+
+
+def parse_crush_types(data: Json) -> dict[str, int]:
+    """``osd crush dump``: CRUSH type name -> type id (osd 0, host 1, ... in the default map)."""
+    return {str(t["name"]): int(t["type_id"]) for t in data.get("types", [])}
+
+
+def parse_config_value(text: str, name: str) -> str:
+    """``config get <who> <name>``: Ceph answers the bare value even when asked for JSON
+    (``0.750000``, ``rack``)."""
+    value = text.strip().strip('"')
+    if not value:
+        raise ValueError(f"Ceph gave no value for {name}")
+    return value
 
 
 def parse_osd_hostnames(data: Json) -> dict[int, str]:

@@ -16,6 +16,7 @@ from caretaker.domain.durations import format_duration
 from caretaker.domain.health.actions import LadderStep, Notify, describe, target_problem
 from caretaker.domain.health.claims import claim_for
 from caretaker.domain.health.context import EvalContext
+from caretaker.domain.health.flags import flag_skip
 from caretaker.domain.health.keys import dedup_key
 from caretaker.domain.health.outputs import Outputs, PlannedAction
 from caretaker.domain.health.paging import DEDUP_KEY, RECEIVERS, trigger
@@ -162,7 +163,12 @@ class Attempt:
 
 def _start(attempt: Attempt, budget: Budget) -> Climb | Held:
     ctx, step, item = attempt.ctx, attempt.step, attempt.item
-    skip = target_problem(step.action, item.target) or _cooldown(attempt, budget)
+    flags = ctx.ceph.cluster_flags if ctx.ceph else None
+    skip = (
+        target_problem(step.action, item.target)
+        or _cooldown(attempt, budget)
+        or flag_skip(step.action, flags, ctx.records)
+    )
     if skip:
         return _finished(attempt, Result.SKIPPED, skip, budget)
     if step.disruptive:

@@ -1,4 +1,5 @@
-"""What the Remediation records say Caretaker has done to OSDs (the ledger outlives restarts)."""
+"""What the Remediation records say Caretaker has done to OSDs and cluster flags (the ledger
+outlives restarts)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from caretaker.domain.health.status import Result
 from caretaker.domain.health.targets import target_from_key
 
 _OUT_RESULTS = frozenset({Result.PENDING, Result.VERIFYING, Result.SUCCEEDED})
+_FLAG_ACTIONS = ("setFlag", "unsetFlag")
+_FLAG_SET = frozenset({Result.VERIFYING, Result.SUCCEEDED})  # known to have run
 
 
 def osds_out_by_caretaker(
@@ -38,6 +41,24 @@ def marked_out_by_caretaker(records: Iterable[RemediationView], osd: int) -> boo
     return any(
         r.action == "markOut" and r.result in _OUT_RESULTS and _osd_of(r) == osd for r in records
     )
+
+
+def flag_set_by_caretaker(records: Iterable[RemediationView], flag: str) -> RemediationView | None:
+    """The setFlag record that makes this cluster flag Caretaker's, or None: the newest
+    setFlag/unsetFlag of the flag that ran or may have run must be a setFlag that is known to
+    have run. A setFlag that found the flag already set is Skipped or Failed: never ours. A
+    Pending one may not have run: not ours (a flag left set is the safe mistake)."""
+    runs = [
+        r
+        for r in records
+        if r.action in _FLAG_ACTIONS
+        and r.parameters.get("flag") == flag
+        and r.result in _OUT_RESULTS
+    ]
+    newest = max(runs, key=lambda r: r.started_at, default=None)
+    if newest is None or newest.action != "setFlag" or newest.result not in _FLAG_SET:
+        return None
+    return newest
 
 
 def _osd_of(record: RemediationView) -> int | None:

@@ -57,6 +57,12 @@ class HoldReason:
     NOT_OK_TO_STOP = "NotOkToStop"
     DOMAIN_BUSY = "FailureDomainBusy"  # another failure domain is disrupted or down
     DOMAIN_UNKNOWN = "FailureDomainUnknown"
+    OUT_BRAKES_UNKNOWN = "OutBrakesUnknown"  # noout flags, in ratio, fullness not read
+    NOOUT = "NoOut"  # on the OSD, a CRUSH bucket above it, its device class or the cluster
+    DATA_MOVEMENT_PAUSED = "DataMovementPaused"  # norebalance, nobackfill or norecover
+    MIN_IN_RATIO = "MinInRatio"  # mon_osd_min_in_ratio
+    DOWN_OUT_SUBTREE_LIMIT = "DownOutSubtreeLimit"  # mon_osd_down_out_subtree_limit
+    WOULD_BE_NEARFULL = "WouldBeNearfull"  # nearfull_ratio
     CEPH_SAYS_UP = "CephSaysUp"
     TARGET_MISMATCH = "TargetMismatch"
     WAITING_FOR_PREVIOUS = "WaitingForPreviousStep"

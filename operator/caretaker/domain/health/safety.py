@@ -3,7 +3,8 @@
 Notifications are never held by any of this. A disruptive step runs only when the circuit is
 closed (Ceph readable, monitor quorum held, not HEALTH_ERR), the share of OSDs up is at least
 ``minOsdUpRatio``, fewer than ``maxConcurrentDisruptive`` disruptive steps are in flight, and
-for markOut: fewer than ``maxOsdsOut`` OSDs are out by Caretaker and ``ok-to-stop`` says yes.
+for markOut: fewer than ``maxOsdsOut`` OSDs are out by Caretaker, ``ok-to-stop`` says yes and
+no deliberate brake holds it (``brakes.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta
 
 from caretaker.domain.disruption import Claim, ClaimKind, policy_claimant
 from caretaker.domain.health.actions import LadderStep, MarkOut, needs_ok_to_stop
+from caretaker.domain.health.brakes import out_brake
 from caretaker.domain.health.claims import claim_for, domain_busy
 from caretaker.domain.health.context import EvalContext
 from caretaker.domain.health.keys import PolicyRef
@@ -146,8 +148,19 @@ def disruptive_hold(
         if busy:
             return Held(HoldReason.DOMAIN_BUSY, busy)
         if needs_ok_to_stop(step.action):
-            return _ok_to_stop_hold(target, gate.ok_to_stop)
+            held = _ok_to_stop_hold(target, gate.ok_to_stop)
+            if held is not None:
+                return held
+    if isinstance(step.action, MarkOut):
+        return _brake_hold(target, ceph, budget)
     return None
+
+
+def _brake_hold(target: Target, ceph: CephReadings, budget: Budget) -> Held | None:
+    """noout, paused data movement, Ceph's own down-out limits, nearfull: see brakes.py."""
+    outs = sum(1 for kind, _ in budget.planned if kind == "markOut")
+    brake = out_brake(target.osd_id, ceph.brakes, outs) if target.osd_id is not None else None
+    return Held(brake.reason, brake.message) if brake else None
 
 
 def ceph_says_up(target: Target, ceph: CephReadings | None) -> Held | None:

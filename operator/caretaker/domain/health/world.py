@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from caretaker.domain.disruption import Claim
+from caretaker.domain.health.brakes import OutBrakes
 from caretaker.domain.health.keys import PolicyRef
 from caretaker.domain.health.records import RemediationView
 from caretaker.domain.health.spec import HealthPolicySpec
@@ -76,6 +77,8 @@ class CephReadings:
     pgs_inactive: int = 0
     mons: int = 0  # monitors in the monmap
     quorum: tuple[str, ...] = ()  # monitors in quorum
+    cluster_flags: frozenset[str] = frozenset()  # noout, norebalance, ... (for setFlag)
+    brakes: OutBrakes | None = None  # for markOut, read only when one is due: see brakes.py
 
     @property
     def up_ratio(self) -> float:
