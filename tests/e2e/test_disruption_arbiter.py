@@ -152,8 +152,8 @@ def test_two_namespaces_same_second_never_two_failure_domains(
     a = node_status(status_of(kube_api, namespace, "fans"), first)
     b = node_status(status_of(kube_api, second_namespace, "firmware"), second)
     assert a["failureDomain"] != b["failureDomain"]
-    later, earlier = (a, b) if a["startedAt"] > b["startedAt"] else (b, a)
-    assert later["finishedAt"] >= earlier["finishedAt"]
+    earlier, later = sorted((a, b), key=lambda n: n["drainStartedAt"])
+    assert later["drainStartedAt"] >= earlier["finishedAt"], "drained before the other ended"
     held = [m for m in waits if "is being disrupted by" in m or "ok-to-stop" in m]
     assert held, f"the second Maintenance never said what it waited for: {sorted(set(waits))}"
     assert samples > 20
