@@ -7,9 +7,8 @@ one failure domain at a time and never more than ``maxUnavailable`` at once.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from caretaker.domain.conditions import Condition, kstatus
 from caretaker.domain.maintenance.actions import Action
 from caretaker.domain.maintenance.context import NodeContext
 from caretaker.domain.maintenance.node import advance, rolling_back
@@ -20,37 +19,19 @@ from caretaker.domain.maintenance.status import (
     NodePhase,
     NodeRecord,
 )
+from caretaker.domain.maintenance.summary import (
+    Summary,
+    delay_left,
+    idle_phase,
+    summarize,
+    window_message,
+)
 from caretaker.domain.maintenance.world import World
 from caretaker.domain.reasons import NORMAL, WARNING, Note, Reason
-from caretaker.domain.timestamps import format_time
 from caretaker.domain.windows import (
     AlwaysOpen,
     can_start,
-    final_end,
-    is_over,
-    window_state,
 )
-
-PHASE_PRIORITY = (
-    (NodePhase.ROLLING_BACK, "Restoring"),
-    (NodePhase.RESTORING, "Restoring"),
-    (NodePhase.IN_MAINTENANCE, "InMaintenance"),
-    (NodePhase.DRAINING, "Draining"),
-    (NodePhase.PREFLIGHT, "Preflight"),
-)
-
-
-@dataclass(frozen=True)
-class Summary:
-    phase: str
-    reason: str
-    message: str
-    ready: bool = False
-    stalled: bool = False
-    next_window: str = ""
-
-    def conditions(self) -> list[Condition]:
-        return kstatus(self.ready, self.reason, self.message, stalled=self.stalled)
 
 
 @dataclass(frozen=True)
@@ -66,10 +47,6 @@ def targets(world: World, spec: MaintenanceSpec) -> tuple[str, ...]:
     return spec.nodes if spec.nodes else world.selected
 
 
-def _stamp(moment: datetime | None) -> str:
-    return format_time(moment) if moment else ""
-
-
 def next_step(world: World) -> Step:
     """Decides the next step of a Maintenance from a snapshot of the world."""
     status, spec = world.status, world.spec
@@ -83,7 +60,7 @@ def next_step(world: World) -> Step:
             return Step(
                 status,
                 Summary(
-                    _idle_phase(status),
+                    idle_phase(status),
                     Reason.INVALID_SPEC,
                     f"invalid spec, nothing will be done: {invalid}",
                     stalled=True,
@@ -121,7 +98,7 @@ def _next_step(world: World, spec: MaintenanceSpec, status: MaintenanceStatus) -
     problem = _target_problem(world, spec, names)
     if problem:
         return Step(
-            status, Summary(_idle_phase(status), Reason.TARGETS_NOT_FOUND, problem, stalled=True)
+            status, Summary(idle_phase(status), Reason.TARGETS_NOT_FOUND, problem, stalled=True)
         )
     status = _with_records(status, names)
     notes: tuple[Note, ...] = ()
@@ -132,7 +109,7 @@ def _next_step(world: World, spec: MaintenanceSpec, status: MaintenanceStatus) -
         world,
         spec,
         may_start=window_ok and not status.aborted and not spec.suspend,
-        window_message=_window_message(world, spec),
+        window_message=window_message(world, spec),
         domain_peers=_domain_peers(status),
     )
     for record in status.nodes:
@@ -193,15 +170,6 @@ def _begin_abort(status: MaintenanceStatus) -> tuple[MaintenanceStatus, tuple[No
     return replace(status, nodes=nodes, aborted=True), (note,)
 
 
-def _window_message(world: World, spec: MaintenanceSpec) -> str:
-    state = window_state(spec.window, world.now)
-    if state.next_start:
-        return f"waiting for the maintenance window at {_stamp(state.next_start)}"
-    if is_over(spec.window, world.now):
-        return "the maintenance window is over"
-    return "the open window is too short for another node (spec.strategy.nodeDurationEstimate)"
-
-
 def _maybe_start(
     world: World, spec: MaintenanceSpec, status: MaintenanceStatus, window_ok: bool
 ) -> tuple[MaintenanceStatus, tuple[Note, ...]]:
@@ -210,7 +178,7 @@ def _maybe_start(
     failed = any(NodePhase.FAILED in (n.phase, n.outcome) for n in status.nodes)
     if status.aborted or spec.suspend or failed or not window_ok or world.ceph is None:
         return status, ()
-    if len(active) >= spec.max_unavailable or _delay_left(status, spec, world.now) > timedelta(0):
+    if len(active) >= spec.max_unavailable or delay_left(status, spec, world.now) > timedelta(0):
         return status, ()
     domains = {n.failure_domain for n in active}
     for record in status.nodes:
@@ -236,86 +204,6 @@ def _maybe_start(
         )
         return status.replace_node(started), (note,)
     return status, ()
-
-
-def _delay_left(status: MaintenanceStatus, spec: MaintenanceSpec, now: datetime) -> timedelta:
-    finished = [n.finished_at for n in status.nodes if n.finished_at]
-    if not finished or not spec.delay_between_nodes:
-        return timedelta(0)
-    return max(finished) + spec.delay_between_nodes - now
-
-
-def _idle_phase(status: MaintenanceStatus) -> str:
-    for phase, label in PHASE_PRIORITY:
-        if any(n.phase == phase for n in status.nodes):
-            return label
-    return "Pending"
-
-
-def summarize(world: World, spec: MaintenanceSpec, status: MaintenanceStatus) -> Summary:
-    """The phase and kstatus conditions that `kubectl get maintenance` shows."""
-    nodes = status.nodes
-    active = [n for n in nodes if n.phase in ACTIVE_PHASES]
-    state = window_state(spec.window, world.now)
-    next_window = "open" if state.is_open else _stamp(state.next_start)
-    if active:
-        phase = _idle_phase(status)
-        message = "; ".join(n.message for n in active if n.message) or phase
-        return Summary(phase, Reason.PROGRESSING, message, next_window=next_window)
-    done = sum(n.phase == NodePhase.COMPLETED for n in nodes)
-    if status.aborted:
-        return Summary(
-            "Aborted",
-            Reason.ABORTED,
-            "aborted; Caretaker's changes were undone",
-            stalled=False,
-            ready=True,
-        )
-    failed = [n for n in nodes if n.phase == NodePhase.FAILED]
-    if failed:
-        return Summary(
-            "Failed",
-            Reason.FAILED,
-            f"node {failed[0].name} failed: {failed[0].message}",
-            stalled=True,
-        )
-    if nodes and done == len(nodes):
-        return Summary("Completed", Reason.COMPLETED, f"all {done} node(s) maintained", ready=True)
-    if spec.suspend:
-        return Summary(
-            "Suspended", Reason.SUSPENDED, "suspended by spec.suspend", next_window=next_window
-        )
-    if is_over(spec.window, world.now):
-        return Summary(
-            "Pending",
-            Reason.WINDOW_OVER,
-            f"spec.window: the one-off window ended at {_stamp(final_end(spec.window))} with "
-            f"{len(nodes) - done} node(s) left; set a new spec.window",
-            stalled=True,
-        )
-    if world.ceph is None:
-        return Summary(
-            "Pending",
-            Reason.CEPH_UNAVAILABLE,
-            f"Ceph unreachable: {world.ceph_error}",
-            next_window=next_window,
-        )
-    if not can_start(spec.window, world.now, spec.node_duration_estimate):
-        return Summary(
-            "Scheduled",
-            Reason.WAITING_FOR_WINDOW,
-            _window_message(world, spec),
-            next_window=next_window,
-        )
-    left = _delay_left(status, spec, world.now)
-    if left > timedelta(0):
-        return Summary(
-            "Pending",
-            Reason.PROGRESSING,
-            f"next node after delayBetweenNodes ({int(left.total_seconds())}s left)",
-            next_window=next_window,
-        )
-    return Summary("Pending", Reason.PROGRESSING, "starting", next_window=next_window)
 
 
 def cleanup_step(world: World) -> Step:

@@ -11,18 +11,17 @@ from __future__ import annotations
 from dataclasses import replace
 
 from caretaker.domain import ceph_gates
-from caretaker.domain.disruption import Claim, ClaimKind, admit
 from caretaker.domain.drain import describe_drain, plan_drain
 from caretaker.domain.durations import format_duration
 from caretaker.domain.maintenance.actions import (
     AcquireLease,
-    ClaimDomain,
     Cordon,
     EvictPods,
     ReleaseClaim,
     ReleaseLease,
     Uncordon,
 )
+from caretaker.domain.maintenance.claim import claim_domain, release_claim
 from caretaker.domain.maintenance.context import NodeContext, NodeStep, wait
 from caretaker.domain.maintenance.hold import hold_hint, released, went_away
 from caretaker.domain.maintenance.noout import (
@@ -56,7 +55,7 @@ def preflight(record: NodeRecord, ctx: NodeContext) -> NodeStep:
         return wait(record, f"waiting: node {name} is held by {holder} (Lease)")
     if not ctx.lease_ours(name):
         return NodeStep(record.with_(message="taking the node's Lease"), AcquireLease(name))
-    claim_step = _claim_domain(record, ctx)
+    claim_step = claim_domain(record, ctx)
     if claim_step is not None:
         return claim_step
     noout = plan_noout(record, spec, ceph)
@@ -68,30 +67,6 @@ def preflight(record: NodeRecord, ctx: NodeContext) -> NodeStep:
     note = Note(NORMAL, Reason.NODE_DRAINING, f"Gates hold for node {name}; preparing it")
     # No action in this step: the noout intent must be in the status before Ceph is asked.
     return NodeStep(started, None, (note,))
-
-
-def _claim_domain(record: NodeRecord, ctx: NodeContext) -> NodeStep | None:
-    """Enters the node in the cluster-wide ledger before anything is changed (None once it is
-    in). A node without OSDs disrupts no failure domain and needs no claim."""
-    world, name = ctx.world, record.name
-    if not record.osds or ctx.own_claim(name) is not None:
-        return None
-    if world.ledger_error:
-        return wait(record, f"waiting: the disruption ledger cannot be read ({world.ledger_error})")
-    claim = Claim(ctx.claimant(name), record.failure_domain, record.osds, ClaimKind.MAINTENANCE)
-    verdict = admit(world.disruptions, claim)
-    if not verdict.admitted:
-        return wait(record, f"waiting: {verdict.reason}")
-    message = f"claiming failure domain {record.failure_domain}"
-    return NodeStep(
-        record.with_(message=message), ClaimDomain(name, record.failure_domain, record.osds)
-    )
-
-
-def _release_claim(record: NodeRecord, ctx: NodeContext, notes: tuple[Note, ...]) -> NodeStep:
-    if ctx.own_claim(record.name) is None:
-        return NodeStep(record, None, notes)
-    return NodeStep(record, ReleaseClaim(record.name), notes)
 
 
 def _gate_verdicts(
@@ -246,7 +221,7 @@ def restoring(record: NodeRecord, ctx: NodeContext, *notes: Note) -> NodeStep:
                 f"{pgs.reason} for longer than restoreTimeout {format_duration(timeout)}",
             )
         return wait(record, f"restoring {name}: {pgs.reason}", *notes)
-    release = _release_claim(record.with_(message="releasing the failure domain"), ctx, notes)
+    release = release_claim(record.with_(message="releasing the failure domain"), ctx, notes)
     if release.action is not None:
         return release
     if ctx.lease_ours(name):
@@ -302,7 +277,7 @@ def rolling_back(record: NodeRecord, ctx: NodeContext, *notes: Note) -> NodeStep
         if step.action is not None:
             return NodeStep(record, step.action, step.notes)  # keep the failure's reason
         record, notes = step.record.with_(message=record.message), step.notes
-    release = _release_claim(record, ctx, notes)
+    release = release_claim(record, ctx, notes)
     if release.action is not None:
         return release
     if ctx.lease_ours(name):
