@@ -208,6 +208,8 @@ class Cluster:
         self.actions.append(action)
         self.action_times.append(self.now)
         node = self.nodes.get(action.node)
+        if isinstance(action, SetNoout | Cordon | EvictPods) and self.nodes[action.node].osds:
+            self._check_claimed(action)
         if isinstance(action, AcquireLease):
             holder = self.leases.get(action.node)
             if holder == IDENTITY:
@@ -247,6 +249,15 @@ class Cluster:
         elif isinstance(action, EvictPods):
             assert node is not None
             self._evict(node, action)
+
+    def _check_claimed(self, action: Action) -> None:
+        """A change to a node that carries OSDs: our claim is in the ledger, and no one else's
+        claim is on another failure domain."""
+        own = self.claims.get(maintenance_claimant(IDENTITY, action.node))
+        if own is None:
+            self.violations.append(f"{self.now}: {action} without a claim in the ledger")
+        elif not admit(self.claims.values(), own).admitted:
+            self.violations.append(f"{self.now}: {action} while another domain is claimed")
 
     def _set_noout(self, action: SetNoout) -> None:
         if action.bucket:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from maintenance_worlds import (
     IDENTITY,
     OTHER,
@@ -18,7 +19,7 @@ from maintenance_worlds import (
     status_roundtrip,
 )
 
-from caretaker.domain.disruption import Claim
+from caretaker.domain.disruption import Claim, ClaimKind, admit
 from caretaker.domain.maintenance.actions import (
     AcquireLease,
     ClaimDomain,
@@ -553,3 +554,36 @@ def test_without_a_node_under_way_an_invalid_spec_does_nothing() -> None:
         cluster.step()
     assert cluster.actions == []
     assert "nothing will be done" in cluster.steps[-1].summary.message
+
+
+OTHER_CLAIM = Claim("healthpolicy/team-b/osd-health/osd/osd.9", "r9", (9,), ClaimKind.RESTART)
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(
+    st.lists(
+        st.sampled_from(["step", "step", "step", "lost", "unsaved", "restart", "claim", "end"]),
+        min_size=1,
+        max_size=120,
+    )
+)
+def test_other_actors_and_random_crashes_never_make_two_failure_domains(ops: list[str]) -> None:
+    """Another actor (a policy, another Maintenance) claims failure domain r9 whenever the
+    ledger admits it and ends its claim at random; this Maintenance is killed at random points.
+    Nothing is changed on a node without our claim, never while another domain is claimed, and
+    nothing of ours is left at the end."""
+    cluster = two_nodes(False, release=["*"], gates={"allowedWarnings": ["OSD_DOWN", "OSD_FLAGS"]})
+    for op in ops:
+        if op == "claim" and admit(cluster.claims.values(), OTHER_CLAIM).admitted:
+            cluster.claims[OTHER_CLAIM.claimant] = OTHER_CLAIM
+        elif op == "end":
+            cluster.claims.pop(OTHER_CLAIM.claimant, None)
+        elif op in ("lost", "unsaved", "restart"):
+            cluster.step(crash=op)
+        else:
+            cluster.step()
+    cluster.claims.pop(OTHER_CLAIM.claimant, None)
+    cluster.run_until(Cluster.finished)
+    assert cluster.violations == []
+    assert cluster.leftovers() == []
+    assert {cluster.phase("a"), cluster.phase("b")} == {NodePhase.COMPLETED}
