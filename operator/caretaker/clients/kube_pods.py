@@ -72,14 +72,3 @@ def get_pod(api: ApiClient, namespace: str, name: str) -> PodInfo | None:
             return None
         raise
     return pod_info_from_json(obj)
-
-
-def delete_pod(api: ApiClient, namespace: str, name: str) -> bool:
-    """Deletes a pod (a finished one: no budget applies); False when it was already gone."""
-    try:
-        request_json(api, "DELETE", api_path("/api/v1/namespaces/{}/pods/{}", namespace, name))
-    except KubeApiError as error:
-        if error.not_found:
-            return False
-        raise
-    return True

@@ -1,6 +1,6 @@
 """One eviction round of a drain, for every feature that drains (Maintenance, HealthPolicy):
-evict what the plan says (budgets honoured), delete finished pods. The decision of which pods
-is ``caretaker.domain.drain.plan_drain``; this only carries it out."""
+evict what the plan says (budgets honoured), and the finished pods (deleted at once). Which
+pods is decided by ``caretaker.domain.drain.plan_drain``; this only carries it out."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from kubernetes.client import ApiClient
 
 from caretaker.clients.kube_eviction import BlockedByBudget, Evicted, evict_pod
-from caretaker.clients.kube_pods import PodInfo, delete_pod
+from caretaker.clients.kube_pods import PodInfo
 from caretaker.domain.drain import DrainPlan, PodView
 
 PodRef = tuple[str, str]  # (namespace, name)
@@ -59,7 +59,9 @@ def drain_round(
 ) -> DrainRound:
     evicted, deleted, blocked = 0, 0, []
     for namespace, pod in finished:
-        deleted += delete_pod(kube, namespace, pod)
+        # an Eviction of a pod that ended deletes it at once (no budget counts a finished pod),
+        # with the drain's own permission, as kubectl drain does
+        deleted += isinstance(evict_pod(kube, namespace, pod, None), Evicted)
     for namespace, pod in evict:
         result = evict_pod(kube, namespace, pod, grace_period_seconds)
         if isinstance(result, Evicted):
