@@ -9,6 +9,7 @@ from typing import Any
 from caretaker.clients.ceph.models import (
     ClusterStatus,
     CrushNode,
+    CrushRule,
     HealthCheck,
     HealthReport,
     HealthStatus,
@@ -17,6 +18,7 @@ from caretaker.clients.ceph.models import (
     OsdState,
     OsdTree,
     PgStat,
+    PoolInfo,
     SafeToDestroy,
     StuckPg,
 )
@@ -95,6 +97,7 @@ def parse_osd_tree(data: Json) -> OsdTree:
             type=node["type"],
             children=tuple(int(child) for child in node.get("children", [])),
             status=node.get("status", ""),
+            device_class=node.get("device_class", ""),
         )
         for node in data.get("nodes", [])
     }
@@ -124,6 +127,15 @@ def parse_osd_dump(data: Json) -> OsdMap:
         osds={osd.id: osd for osd in osds},
         crush_node_flags=_flag_map(data.get("crush_node_flags", {})),
         device_class_flags=_flag_map(data.get("device_class_flags", {})),
+        pools=tuple(
+            PoolInfo(
+                id=int(pool["pool"]),
+                name=str(pool["pool_name"]),
+                crush_rule=int(pool.get("crush_rule", 0)),
+                size=int(pool.get("size", 0)),
+            )
+            for pool in data.get("pools", [])
+        ),
     )
 
 
@@ -201,3 +213,20 @@ def parse_failure_domain(rule: Json) -> str:
     if not types:
         raise ValueError(f"CRUSH rule {rule.get('rule_name', '?')} has no choose step")
     return str(types[-1])
+
+
+def parse_crush_rules(data: Json) -> tuple[CrushRule, ...]:
+    """``osd crush rule dump`` without a name: every rule, with what it takes and separates by."""
+    rules = []
+    for rule in data:
+        steps = rule.get("steps", [])
+        has_choose = any(step.get("op") in CHOOSE_STEPS for step in steps)
+        rules.append(
+            CrushRule(
+                id=int(rule["rule_id"]),
+                name=str(rule.get("rule_name", "")),
+                takes=tuple(str(s["item_name"]) for s in steps if s.get("op") == "take"),
+                failure_domain_type=parse_failure_domain(rule) if has_choose else "",
+            )
+        )
+    return tuple(rules)
