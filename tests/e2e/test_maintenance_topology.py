@@ -33,6 +33,7 @@ from fixtures.maintenance import (
     lease_holder,
     node_status,
     noout_osds,
+    set_unschedulable,
     status_of,
     wait_phase,
 )
@@ -136,6 +137,7 @@ def fqdn_osd(
         ceph_cluster.wait_healthy(timeout=180)
         yield node, osd, fqdn
     finally:
+        set_unschedulable(kube_api, node, False, owner=None)  # its OSD pod must come back
         back = [{"op": "replace", "path": "/spec/template", "value": template}]
         request_json(kube_api, "PATCH", path, body=back, content_type=JSON_PATCH)
         _wait_metadata_hostname(ceph_cluster, osd, node)
