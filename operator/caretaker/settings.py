@@ -211,7 +211,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         type=parse.bucket_type,
         help=_env_help(
             "failure_domain_type",
-            f"CRUSH bucket type of one failure domain: host, rack, ... "
+            f"CRUSH bucket type of one failure domain for OSDs that no pool's rule places PGs "
+            f"on (the pools' rules decide for all others): host, rack, ... "
             f"(default {Settings.failure_domain_type})",
         ),
     )

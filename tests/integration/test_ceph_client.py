@@ -107,6 +107,10 @@ def test_each_osd_sits_in_its_own_host_bucket(
     expected = {host: frozenset({osd_id}) for osd_id, host in ceph_testbed.osd_hosts.items()}
     assert tree.osds_by_bucket("host") == expected
     assert client.pool_failure_domain("rbd") == "host"
+    rbd = next(p for p in client.osd_dump().pools if p.name == "rbd")
+    rule = next(r for r in client.crush_rules() if r.id == rbd.crush_rule)
+    assert (rule.takes, rule.failure_domain_type) == (("default",), "host")
+    assert tree.osds_taken(rule.takes[0]) == frozenset(ceph_testbed.osd_hosts)
 
 
 def test_cluster_flag_noout_is_set_and_unset(

@@ -50,7 +50,9 @@ from caretaker.domain.maintenance.world import (
     PodView,
     World,
 )
+from caretaker.domain.osd_placement import NodeOsds
 from caretaker.domain.reasons import Note
+from caretaker.domain.topology import PoolPlacement, Topology
 
 IDENTITY = "ops/nightly"
 OTHER = "ops/someone-else"
@@ -103,6 +105,7 @@ class Cluster:
         self.extra_checks: dict[str, str] = {}
         self.health_override = ""
         self.ok_to_stop: dict[str, OkToStopView] = {}
+        self.unmapped: dict[str, str] = {}  # node -> why its OSDs cannot be told
         self.gates: dict[str, tuple[GateResult, ...]] = {}
         self.leases: dict[str, str | None] = {}
         self.claims: dict[str, Claim] = {}  # the cluster-wide disruption ledger
@@ -188,13 +191,21 @@ class Cluster:
         if degraded:
             states["active+undersized+degraded"] = degraded
         hosts = {i: n for n, f in self.nodes.items() for i in f.osds}
+        # each node its own CRUSH host, in the rack its FakeNode names; one pool over racks
+        topology = Topology(
+            ancestry={i: (("host", n), ("rack", self.nodes[n].domain)) for i, n in hosts.items()},
+            pools=(PoolPlacement("rbd", "rack", frozenset(hosts)),),
+        )
         return CephView(
             health=self.health_override or ("HEALTH_WARN" if checks else "HEALTH_OK"),
             health_checks=checks,
-            osd_hosts=hosts,
             osd_up=dict(self.osd_up),
             osd_host_bucket=dict(hosts),
-            osd_failure_domain={i: self.nodes[n].domain for i, n in hosts.items()},
+            topology=topology,
+            node_osds={
+                n: NodeOsds(tuple(sorted(f.osds)), self.unmapped.get(n, ""))
+                for n, f in self.nodes.items()
+            },
             noout_osds=frozenset(self.noout),
             noout_buckets=frozenset(self.noout_buckets),
             pg_states=states,

@@ -21,6 +21,7 @@ from caretaker.clients.ceph.errors import (
 from caretaker.clients.ceph.models import HealthStatus
 from caretaker.clients.ceph.parsing import (
     parse_config_value,
+    parse_crush_rules,
     parse_crush_types,
     parse_failure_domain,
     parse_health,
@@ -356,3 +357,39 @@ def test_rook_mon_endpoints_become_mon_host() -> None:
 def test_rook_mon_endpoints_that_cannot_be_read(value: str) -> None:
     with pytest.raises(RookDiscoveryError):
         parse_mon_endpoints(value)
+
+
+def test_pools_of_the_osd_map_name_their_crush_rule() -> None:
+    pools = parse_osd_dump(answer("osd_dump_noout")).pools
+    assert [(p.name, p.crush_rule, p.size) for p in pools] == [
+        ("rbd", 0, 3),
+        ("device_health_metrics", 0, 3),
+    ]
+
+
+def test_every_crush_rule_with_what_it_takes_and_separates_by() -> None:
+    by_rack = {
+        "rule_id": 3,
+        "rule_name": "by-rack-ssd",
+        "steps": [
+            {"op": "take", "item": -12, "item_name": "default~ssd"},
+            {"op": "chooseleaf_firstn", "num": 0, "type": "rack"},
+            {"op": "emit"},
+        ],
+    }
+    no_choose = {"rule_id": 4, "rule_name": "odd", "steps": [{"op": "emit"}]}
+    rules = parse_crush_rules([answer("crush_rule_dump"), by_rack, no_choose])
+    assert [(r.id, r.name, r.takes, r.failure_domain_type) for r in rules] == [
+        (0, "replicated_rule", ("default",), "host"),
+        (3, "by-rack-ssd", ("default~ssd",), "rack"),
+        (4, "odd", (), ""),
+    ]
+
+
+def test_osds_a_rule_takes_follow_the_device_class_and_ancestry_goes_up_to_the_root() -> None:
+    tree = parse_osd_tree(answer("osd_tree"))
+    assert tree.osds_taken("default") == frozenset(HOSTS)
+    assert tree.osds_taken("default~hdd") == frozenset(HOSTS)
+    assert tree.osds_taken("default~ssd") == frozenset()
+    assert tree.ancestry(1) == (("host", "ct-node-b"), ("root", "default"))
+    assert tree.ancestry(99) == ()

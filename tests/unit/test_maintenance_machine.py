@@ -223,6 +223,29 @@ def test_same_failure_domain_may_run_together() -> None:
     assert cluster.leftovers() == []
 
 
+def test_a_node_whose_osds_cannot_be_told_is_refused_never_diskless() -> None:
+    cluster = two_nodes(False, release=["*"])
+    why = "cannot tell which OSDs it carries: OSD pod rook-ceph/osd-9 runs osd.9, unknown to Ceph"
+    cluster.unmapped["a"] = why
+    step = cluster.settle()
+    assert cluster.phase("a") == NodePhase.PENDING
+    assert cluster.phase("b") == NodePhase.COMPLETED
+    message = f"not touching node a: {why}; it waits until Ceph and Kubernetes agree"
+    assert cluster.status.node("a").message == message  # type: ignore[union-attr]
+    assert (step.summary.phase, step.summary.reason, step.summary.message) == (
+        "Pending",
+        "NodeRefused",
+        message,
+    )
+    assert conditions(cluster)["Stalled"] == "True"
+    refused = [n for n in cluster.notes if n.reason == "NodeRefused"]
+    assert [(n.type, n.message) for n in refused] == [(WARNING, message)]  # posted once
+    assert not any(getattr(a, "node", "") == "a" for a in cluster.actions)
+    del cluster.unmapped["a"]
+    assert cluster.settle().summary.phase == "Completed"
+    assert cluster.status.node("a").osds == (0,)  # type: ignore[union-attr]
+
+
 @pytest.mark.parametrize(
     ("setup", "cause"),
     [

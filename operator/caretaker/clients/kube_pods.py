@@ -63,6 +63,12 @@ def pods_on_node(api: ApiClient, node: str) -> list[PodInfo]:
     return [pod_info_from_json(item) for item in list_items(api, "/api/v1/pods", query)]
 
 
+def pods_with_labels(api: ApiClient, namespace: str, selector: str) -> list[PodInfo]:
+    """The pods of a namespace that match a label selector."""
+    path = api_path("/api/v1/namespaces/{}/pods", namespace)
+    return [pod_info_from_json(item) for item in list_items(api, path, {"labelSelector": selector})]
+
+
 def get_pod(api: ApiClient, namespace: str, name: str) -> PodInfo | None:
     """The pod, or None when it does not exist (any more)."""
     try:

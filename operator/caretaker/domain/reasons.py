@@ -17,6 +17,7 @@ class Reason:
     GATE_NOT_HELD = "GateNotHeld"
     CEPH_UNAVAILABLE = "CephUnavailable"
     NODE_PREFLIGHT = "NodePreflight"
+    NODE_REFUSED = "NodeRefused"  # which OSDs the node carries cannot be told: not touched
     NODE_DRAINING = "NodeDraining"
     NODE_IN_MAINTENANCE = "NodeInMaintenance"
     NODE_RELEASED = "NodeReleased"

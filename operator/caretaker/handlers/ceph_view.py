@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 
 from caretaker.clients.ceph.base import CephClient
 from caretaker.clients.ceph.errors import CephError
 from caretaker.clients.ceph.models import OsdTree
 from caretaker.domain.maintenance.world import CephView, OkToStopView
+from caretaker.domain.osd_placement import OsdPod, map_osds_to_nodes
+from caretaker.handlers.ceph_topology import osd_evidence, topology_of
 from caretaker.handlers.services import Services
 
 
@@ -30,12 +32,16 @@ def read_ceph_view(
     services: Services,
     gated_nodes: Collection[str],
     together_with: Callable[[str, tuple[int, ...]], tuple[int, ...]] = lambda _, osds: osds,
+    *,
+    hostnames: Mapping[str, str],
+    osd_pods: tuple[OsdPod, ...] = (),
 ) -> tuple[CephView | None, str]:
     """The Ceph part of the snapshot, or (None, why) when Ceph cannot be read right now.
 
+    ``hostnames``: every node -> its kubernetes.io/hostname label; ``osd_pods``: Rook's OSD pods.
     ``gated_nodes``: nodes whose gates are being checked; ok-to-stop is asked for their OSDs
-    (as this read of Ceph's OSD metadata places them), ``together_with`` the OSDs other actors
-    are disrupting (the disruption ledger), and for no others.
+    (as this read places them), ``together_with`` the OSDs other actors are disrupting (the
+    disruption ledger), and for no others.
     """
     ceph: CephClient | None = services.ceph
     if ceph is None:
@@ -44,13 +50,15 @@ def read_ceph_view(
         health = ceph.health_detail()
         osd_map = ceph.osd_dump()
         tree = ceph.osd_tree()
+        evidence = osd_evidence(tree, osd_map, ceph.osd_hostnames(), osd_pods)
+        fallback = services.settings.failure_domain_type
         view = CephView(
             health=str(health.status),
             health_checks={c.name: c.summary for c in health.checks if not c.muted},
-            osd_hosts=ceph.osd_hostnames(),
             osd_up={i: state.up for i, state in osd_map.osds.items()},
             osd_host_bucket=bucket_of(tree, "host"),
-            osd_failure_domain=bucket_of(tree, services.settings.failure_domain_type),
+            topology=topology_of(tree, osd_map, ceph.crush_rules(), fallback),
+            node_osds=map_osds_to_nodes(hostnames, evidence),
             noout_osds=osd_map.osds_with("noout"),
             noout_buckets=osd_map.buckets_with("noout"),
             pg_states=dict(ceph.pg_stat().by_state),

@@ -18,7 +18,8 @@ from caretaker.domain.health.ledger import osds_out_by_caretaker
 from caretaker.domain.health.records import RemediationView
 from caretaker.domain.health.world import CephReadings, MaintenanceCover, OkToStop
 from caretaker.domain.maintenance.status import ACTIVE_PHASES, status_from_dict
-from caretaker.handlers.ceph_view import bucket_of
+from caretaker.domain.topology import osd_failure_domain
+from caretaker.handlers.ceph_topology import topology_of
 from caretaker.handlers.services import Services
 
 logger = logging.getLogger("caretaker.health")
@@ -49,7 +50,8 @@ def open_health_ceph(services: Services) -> HealthCeph:
 def read_ceph(
     ceph: HealthCeph, records: Iterable[RemediationView], failure_domain_type: str
 ) -> tuple[CephReadings | None, str]:
-    """Counts, quorum, health, PGs, per-OSD up/in and where each OSD sits; (None, why) when
+    """Counts, quorum, health, PGs, per-OSD up/in and where each OSD sits (its failure domain as
+    the pools' CRUSH rules make it, the same function the Maintenance uses); (None, why) when
     Ceph cannot be read."""
     if ceph.client is None:
         return None, ceph.error
@@ -58,6 +60,7 @@ def read_ceph(
         osd_map = ceph.client.osd_dump()
         tree = ceph.client.osd_tree()
         hosts = ceph.client.osd_hostnames()
+        topology = topology_of(tree, osd_map, ceph.client.crush_rules(), failure_domain_type)
     except CephError as error:
         return None, str(error)
     osd_in = {i: state.in_cluster for i, state in osd_map.osds.items()}
@@ -70,7 +73,7 @@ def read_ceph(
         osd_up={i: state.up for i, state in osd_map.osds.items()},
         osd_in=osd_in,
         osd_up_from={i: state.up_from for i, state in osd_map.osds.items()},
-        osd_domain=bucket_of(tree, failure_domain_type),
+        osd_domain={i: osd_failure_domain(topology, i) for i in osd_map.osds},
         osd_node=hosts,
         pgs_inactive=sum(n for state, n in status.pgs.by_state.items() if "active" not in state),
         mons=status.num_mons,

@@ -21,11 +21,14 @@ from caretaker.domain.maintenance.world import (
     NodeView,
     World,
 )
+from caretaker.handlers.ceph_topology import rook_osd_pods
 from caretaker.handlers.ceph_view import read_ceph_view
 from caretaker.handlers.disruptions import try_read_claims
 from caretaker.handlers.drain_round import pod_view
 from caretaker.handlers.promql_gates import evaluate_gates
 from caretaker.handlers.services import Services
+
+HOSTNAME_LABEL = "kubernetes.io/hostname"
 
 
 def lease_name(node: str) -> str:
@@ -73,6 +76,8 @@ def build_world(
         services,
         gated,
         lambda node, osds: union_osds(claims, maintenance_claimant(identity, node), osds),
+        hostnames={n.name: n.labels.get(HOSTNAME_LABEL, "") for n in infos},
+        osd_pods=rook_osd_pods(kube, services.settings.rook_namespace),
     )
     pods = {
         r.name: tuple(pod_view(p) for p in pods_on_node(kube, r.name))

@@ -38,9 +38,9 @@ def render_text(plan: MaintenancePlan, existing: Existing | None, domain_type: s
     if plan.ceph_error:
         lines.append(f"Ceph: unreachable ({plan.ceph_error})")
     lines.append(
-        f"Nodes, in order (maxUnavailable {plan.max_unavailable}; failure domain: CRUSH "
-        f"{domain_type};"
-        " a batch shares one failure domain):"
+        f"Nodes, in order (maxUnavailable {plan.max_unavailable}; failure domain: the bucket "
+        f"of the coarsest CRUSH rule of the pools on the node's OSDs, {domain_type} where no "
+        "pool says; a batch shares one failure domain):"
     )
     for index, node in enumerate(plan.nodes, start=1):
         lines += _node_lines(index, node)

@@ -21,6 +21,7 @@ from caretaker.clients.ceph.connection import CephConnection
 from caretaker.clients.ceph.errors import CephUnavailable, OsdNotFound
 from caretaker.clients.ceph.models import (
     ClusterStatus,
+    CrushRule,
     HealthReport,
     OkToStop,
     OsdMap,
@@ -34,6 +35,7 @@ from caretaker.clients.ceph.parsing import (
     Json,
     load,
     parse_config_value,
+    parse_crush_rules,
     parse_crush_types,
     parse_failure_domain,
     parse_health,
@@ -190,6 +192,10 @@ class CephClient(ABC):
         """The CRUSH bucket type the pool's rule spreads replicas over ("host", "rack", ...)."""
         rule_name = parse_pool_crush_rule(self._json(commands.pool_crush_rule(pool)))
         return parse_failure_domain(self._json(commands.crush_rule_dump(rule_name)))
+
+    def crush_rules(self) -> tuple[CrushRule, ...]:
+        """``ceph osd crush rule dump``: every CRUSH rule, what it takes and separates by."""
+        return parse_crush_rules(self._json(commands.crush_rule_dump()))
 
     def ok_to_stop(self, osd_ids: Iterable[int], max_osds: int | None = None) -> OkToStop:
         """``ceph osd ok-to-stop``. Not ok is an answer, not an error (Ceph returns EBUSY).

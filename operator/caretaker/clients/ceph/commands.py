@@ -146,5 +146,6 @@ def pool_crush_rule(pool: str) -> CephCommand:
     return CephCommand("osd pool get", {"pool": pool, "var": "crush_rule"})
 
 
-def crush_rule_dump(rule_name: str) -> CephCommand:
-    return CephCommand("osd crush rule dump", {"name": rule_name})
+def crush_rule_dump(rule_name: str | None = None) -> CephCommand:
+    """One rule by name, or every rule without one."""
+    return CephCommand("osd crush rule dump", {"name": rule_name} if rule_name else {})

@@ -105,6 +105,26 @@ class OsdTree:
             node.name: frozenset(self._osds_below(node.id)) for node in self.buckets(bucket_type)
         }
 
+    def osds_taken(self, item_name: str) -> frozenset[int]:
+        """The OSDs a CRUSH rule's ``take`` step can reach: below the bucket, and of the device
+        class when the item is a class's shadow tree ("default~ssd")."""
+        bucket, _, device_class = item_name.partition("~")
+        osds = self.osds_under(bucket)
+        if not device_class:
+            return osds
+        return frozenset(i for i in osds if self.nodes[i].device_class == device_class)
+
+    def ancestry(self, osd_id: int) -> tuple[tuple[str, str], ...]:
+        """(type, name) of every bucket above an OSD, from its host up to its root."""
+        parent = {child: node.id for node in self.buckets() for child in node.children}
+        chain: list[tuple[str, str]] = []
+        current = parent.get(osd_id)
+        while current is not None and len(chain) < len(self.nodes):
+            node = self.nodes[current]
+            chain.append((node.type, node.name))
+            current = parent.get(current)
+        return tuple(chain)
+
     def ancestor(self, osd_id: int, bucket_type: str) -> str | None:
         """The name of the bucket of a type that holds an OSD (its host, rack, ...)."""
         return next(
@@ -150,6 +170,22 @@ class OsdState:
 
 
 @dataclass(frozen=True)
+class PoolInfo:
+    id: int
+    name: str
+    crush_rule: int  # the id of the pool's CRUSH rule
+    size: int
+
+
+@dataclass(frozen=True)
+class CrushRule:
+    id: int
+    name: str
+    takes: tuple[str, ...]  # item names of its take steps ("default", "default~ssd")
+    failure_domain_type: str  # see parsing.parse_failure_domain; "" when it has no choose step
+
+
+@dataclass(frozen=True)
 class OsdMap:
     epoch: int
     flags: frozenset[str]  # cluster-wide: noout, norebalance, ... (and internal ones)
@@ -158,6 +194,7 @@ class OsdMap:
     device_class_flags: Mapping[str, frozenset[str]]
     nearfull_ratio: float = 0.0  # the OSD map's (ceph osd set-nearfull-ratio); 0: not given
     full_ratio: float = 0.0
+    pools: tuple[PoolInfo, ...] = ()
 
     def osds_with(self, flag: str) -> frozenset[int]:
         return frozenset(osd.id for osd in self.osds.values() if flag in osd.state)

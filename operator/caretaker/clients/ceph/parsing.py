@@ -9,6 +9,7 @@ from typing import Any
 from caretaker.clients.ceph.models import (
     ClusterStatus,
     CrushNode,
+    CrushRule,
     HealthCheck,
     HealthReport,
     HealthStatus,
@@ -18,6 +19,7 @@ from caretaker.clients.ceph.models import (
     OsdState,
     OsdTree,
     PgStat,
+    PoolInfo,
     SafeToDestroy,
     StuckPg,
 )
@@ -131,6 +133,15 @@ def parse_osd_dump(data: Json) -> OsdMap:
         device_class_flags=_flag_map(data.get("device_class_flags", {})),
         nearfull_ratio=float(data.get("nearfull_ratio", 0.0)),
         full_ratio=float(data.get("full_ratio", 0.0)),
+        pools=tuple(
+            PoolInfo(
+                id=int(pool["pool"]),
+                name=str(pool["pool_name"]),
+                crush_rule=int(pool.get("crush_rule", 0)),
+                size=int(pool.get("size", 0)),
+            )
+            for pool in data.get("pools", [])
+        ),
     )
 
 
@@ -235,3 +246,20 @@ def parse_failure_domain(rule: Json) -> str:
     if not types:
         raise ValueError(f"CRUSH rule {rule.get('rule_name', '?')} has no choose step")
     return str(types[-1])
+
+
+def parse_crush_rules(data: Json) -> tuple[CrushRule, ...]:
+    """``osd crush rule dump`` without a name: every rule, with what it takes and separates by."""
+    rules = []
+    for rule in data:
+        steps = rule.get("steps", [])
+        has_choose = any(step.get("op") in CHOOSE_STEPS for step in steps)
+        rules.append(
+            CrushRule(
+                id=int(rule["rule_id"]),
+                name=str(rule.get("rule_name", "")),
+                takes=tuple(str(s["item_name"]) for s in steps if s.get("op") == "take"),
+                failure_domain_type=parse_failure_domain(rule) if has_choose else "",
+            )
+        )
+    return tuple(rules)

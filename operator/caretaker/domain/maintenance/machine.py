@@ -28,6 +28,7 @@ from caretaker.domain.maintenance.summary import (
 )
 from caretaker.domain.maintenance.world import World
 from caretaker.domain.reasons import NORMAL, WARNING, Note, Reason
+from caretaker.domain.topology import REFUSED
 from caretaker.domain.windows import (
     AlwaysOpen,
     can_start,
@@ -181,29 +182,40 @@ def _maybe_start(
     if len(active) >= spec.max_unavailable or delay_left(status, spec, world.now) > timedelta(0):
         return status, ()
     domains = {n.failure_domain for n in active}
+    refusals: tuple[Note, ...] = ()
     for record in status.nodes:
         if record.phase != NodePhase.PENDING:
             continue
-        osds = world.ceph.osds_of(record.name)
-        domain = world.ceph.osd_failure_domain.get(osds[0], "") if osds else ""
-        domain = domain or f"node/{record.name}"
-        if domains and domain not in domains:
+        placed = world.ceph.domain_of(record.name)
+        if placed.refused:
+            # Never diskless by mistake: the node waits, and says why, until Ceph and Kubernetes
+            # agree on its OSDs (the other nodes go on).
+            if record.message != placed.problem:
+                status = status.replace_node(record.with_(message=placed.problem))
+                refusals += (Note(WARNING, Reason.NODE_REFUSED, placed.problem),)
             continue
+        if record.message.startswith(REFUSED):  # Ceph and Kubernetes agree again
+            status = status.replace_node(record.with_(message=""))
+        if domains and placed.domain not in domains:
+            continue
+        osds = world.ceph.osds_of(record.name)
         started = record.with_(
             phase=NodePhase.PREFLIGHT,
             osds=osds,
-            failure_domain=domain,
+            failure_domain=placed.domain,
             started_at=world.now,
             message="checking gates",
         )
         osd_text = ", ".join(f"osd.{i}" for i in osds) or "no OSDs"
+        matched = world.ceph.placement(record.name).matched
+        osd_text += f"; matched {matched}" if matched else ""
         note = Note(
             NORMAL,
             Reason.NODE_PREFLIGHT,
-            f"Starting node {record.name} ({osd_text}, failure domain {domain})",
+            f"Starting node {record.name} ({osd_text}, failure domain {placed.domain})",
         )
-        return status.replace_node(started), (note,)
-    return status, ()
+        return status.replace_node(started), (*refusals, note)
+    return status, refusals
 
 
 def cleanup_step(world: World) -> Step:

@@ -79,9 +79,7 @@ class MaintenancePlan:
 
 def failure_domain(ceph: CephView, node: str) -> str:
     """The failure domain a node counts in, as the state machine assigns it on start."""
-    osds = ceph.osds_of(node)
-    domain = ceph.osd_failure_domain.get(osds[0], "") if osds else ""
-    return domain or f"node/{node}"
+    return ceph.domain_of(node).domain or "none: the node is refused"
 
 
 def batches(names: Sequence[str], domains: Mapping[str, str], max_unavailable: int) -> list[int]:
@@ -120,6 +118,8 @@ def node_checks(world: World, spec: MaintenanceSpec, name: str) -> tuple[Check, 
         health = ceph_gates.health_gate(ceph.health, ceph.health_checks, gates.allowed_warnings)
         pgs = ceph_gates.pgs_healthy(ceph.pg_states, spec.ceph.healthy_pg_states)
         checks += [Check("ceph health", *_verdict(health)), Check("PGs", *_verdict(pgs))]
+    if ceph is not None and ceph.domain_of(name).refused:
+        checks.append(Check("OSDs", False, ceph.domain_of(name).problem))
     if ceph is not None and spec.gates.ok_to_stop:
         checks.append(_ok_to_stop(ceph, name))
     checks += [Check(f"PromQL {g.name}", g.holds, g.detail) for g in world.gates.get(name, ())]

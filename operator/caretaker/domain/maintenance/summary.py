@@ -12,6 +12,7 @@ from caretaker.domain.maintenance.status import ACTIVE_PHASES, MaintenanceStatus
 from caretaker.domain.maintenance.world import World
 from caretaker.domain.reasons import Reason
 from caretaker.domain.timestamps import format_time
+from caretaker.domain.topology import REFUSED
 from caretaker.domain.windows import can_start, final_end, is_over, window_state
 
 PHASE_PRIORITY = (
@@ -109,6 +110,16 @@ def summarize(world: World, spec: MaintenanceSpec, status: MaintenanceStatus) ->
             "Scheduled",
             Reason.WAITING_FOR_WINDOW,
             window_message(world, spec),
+            next_window=next_window,
+        )
+    refused = [n for n in nodes if n.phase == NodePhase.PENDING and n.message.startswith(REFUSED)]
+    if refused:
+        more = f" (and {len(refused) - 1} more node(s))" if len(refused) > 1 else ""
+        return Summary(
+            "Pending",
+            Reason.NODE_REFUSED,
+            refused[0].message + more,
+            stalled=True,
             next_window=next_window,
         )
     left = delay_left(status, spec, world.now)

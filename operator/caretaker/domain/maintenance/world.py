@@ -11,6 +11,8 @@ from caretaker.domain.disruption import Claim
 from caretaker.domain.drain import PodView
 from caretaker.domain.maintenance.spec import MaintenanceSpec
 from caretaker.domain.maintenance.status import MaintenanceStatus
+from caretaker.domain.osd_placement import NodeOsds
+from caretaker.domain.topology import NodeDomain, Topology, node_failure_domain, refusal
 from caretaker.domain.validation import FieldError
 
 CORDON_ANNOTATION = "caretaker.dev/cordoned-by"
@@ -33,21 +35,32 @@ class OkToStopView:
 
 @dataclass(frozen=True)
 class CephView:
-    """What Ceph said in this reconcile. ``None`` in the world means Ceph could not be read."""
+    """What Ceph said in this reconcile, and which node carries which OSD (from Ceph and Rook's
+    OSD pods). ``None`` in the world means Ceph could not be read."""
 
     health: str  # HEALTH_OK / HEALTH_WARN / HEALTH_ERR
     health_checks: Mapping[str, str]  # check name -> summary
-    osd_hosts: Mapping[int, str]  # OSD id -> host name (from OSD metadata)
     osd_up: Mapping[int, bool]
     osd_host_bucket: Mapping[int, str]  # OSD id -> CRUSH host bucket
-    osd_failure_domain: Mapping[int, str]  # OSD id -> bucket of the pools' failure-domain type
     noout_osds: frozenset[int]
     noout_buckets: frozenset[str]
     pg_states: Mapping[str, int]  # "active+clean" -> count
+    topology: Topology = field(default_factory=Topology)  # CRUSH tree and the pools' rules
+    node_osds: Mapping[str, NodeOsds] = field(default_factory=dict)  # every node -> its OSDs
     ok_to_stop: Mapping[str, OkToStopView] = field(default_factory=dict)  # node -> answer
 
+    def placement(self, node: str) -> NodeOsds:
+        return self.node_osds.get(node, NodeOsds())
+
     def osds_of(self, node: str) -> tuple[int, ...]:
-        return tuple(sorted(i for i, host in self.osd_hosts.items() if host == node))
+        return self.placement(node).osds
+
+    def domain_of(self, node: str) -> NodeDomain:
+        """The node's failure domain, or why the node must not be touched."""
+        placed = self.placement(node)
+        if placed.problem:
+            return refusal(node, placed.problem)
+        return node_failure_domain(self.topology, node, placed.osds)
 
 
 @dataclass(frozen=True)
