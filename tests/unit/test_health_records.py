@@ -10,8 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_health_harness import POLICY, read
 
+from caretaker.domain.disruption import Claim, ClaimKind
 from caretaker.domain.health.actions import Flag, LadderStep, RestartOsd, SetFlag
 from caretaker.domain.health.keys import episode_id, idempotency_key
+from caretaker.domain.health.ledger import marked_out_by_caretaker
 from caretaker.domain.health.record_updates import RecordUpdate, merge_updates
 from caretaker.domain.health.records import (
     EPISODE_LABEL,
@@ -247,3 +249,20 @@ def test_retention_for_a_policy() -> None:
         timedelta(hours=2),
         frozenset({episode_id(POLICY.uid, "osd-down", "osd/osd.3", FIRING)}),
     )
+
+
+def test_a_mark_out_record_is_kept_while_its_osd_is_out() -> None:
+    """markIn acts only on OSDs a record (or the ledger) says Caretaker marked out: pruning
+    must not forget that while the OSD is out, whatever the history limits say."""
+    out = replace(view("out", timedelta(days=30)), action="markOut")
+    old = view("old", timedelta(days=30))
+    still_out = Retention(1, timedelta(days=1), still_out=frozenset({1}))
+    assert records_to_delete([out, old], T0, still_out) == ("old",)
+    back_in = Retention(1, timedelta(days=1), still_out=frozenset())
+    assert set(records_to_delete([out, old], T0, back_in)) == {"out", "old"}
+
+
+def test_the_ledger_remembers_a_mark_out_when_the_records_are_gone() -> None:
+    claim = Claim("healthpolicy/ops/gone/osd/osd.1", "host-b", (1,), ClaimKind.MARK_OUT)
+    assert marked_out_by_caretaker([], 1, [claim])
+    assert not marked_out_by_caretaker([], 2, [claim])

@@ -29,6 +29,7 @@ from caretaker.clients.kube_nodes import add_taint, cordon_for
 from caretaker.clients.kube_pods import pods_on_node
 from caretaker.clients.kube_secrets import SecretUnavailable, read_secret_value
 from caretaker.clients.notify import DeliveryFailed, JsonValue, Secret, WebhookClient
+from caretaker.domain.disruption import Claim
 from caretaker.domain.drain import describe_drain, plan_drain
 from caretaker.domain.health.actions import (
     Cordon,
@@ -64,6 +65,7 @@ class ActionContext:
     policy: PolicyRef
     rook_namespace: str | None
     records: Sequence[RemediationView]
+    claims: Sequence[Claim] = ()  # the disruption ledger
 
     @property
     def identity(self) -> str:
@@ -98,7 +100,7 @@ def _run(ctx: ActionContext, planned: PlannedAction) -> ActionOutcome:
         ceph.mark_out([osd])
         return ActionOutcome(True, f"ceph osd out osd.{osd}")
     if isinstance(action, MarkIn) and osd is not None:
-        if not marked_out_by_caretaker(ctx.records, osd):
+        if not marked_out_by_caretaker(ctx.records, osd, ctx.claims):
             return ActionOutcome(False, f"osd.{osd} was not marked out by Caretaker: left alone")
         ceph.mark_in([osd])
         return ActionOutcome(True, f"ceph osd in osd.{osd}")

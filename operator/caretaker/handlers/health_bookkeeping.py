@@ -67,10 +67,12 @@ def prune_records(
     status: HealthPolicyStatus,
     records: Sequence[RemediationView],
     now: datetime,
+    still_out: frozenset[int],
 ) -> None:
     """Deletes this policy's records that ``spec.remediationHistory`` no longer keeps."""
     mine = [record for record in records if record.policy == policy.name]
-    for name in records_to_delete(mine, now, retention_for(spec, policy, status)):
+    retention = retention_for(spec, policy, status, still_out)
+    for name in records_to_delete(mine, now, retention):
         try:
             delete_record(kube, policy.namespace, name)
         except KubeApiError as error:

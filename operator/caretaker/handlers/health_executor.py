@@ -116,7 +116,7 @@ def evaluate_and_apply(loop: HealthLoop, policy: PolicyObject, now: datetime) ->
     _act(loop, world, evaluation)
     count_decisions(policy.ref, evaluation)
     observe_round(policy.ref, world, evaluation)
-    if policy.spec is not None:
+    if policy.spec is not None and world.ceph is not None:  # which OSDs are out is known
         prune_records(
             kube,
             policy=policy.ref,
@@ -124,6 +124,7 @@ def evaluate_and_apply(loop: HealthLoop, policy: PolicyObject, now: datetime) ->
             status=evaluation.status,
             records=world.remediations,
             now=now,
+            still_out=world.ceph.osds_out_by_caretaker,
         )
     return evaluation
 
@@ -187,6 +188,7 @@ def _act(loop: HealthLoop, world: HealthWorld, evaluation: Evaluation) -> None:
         policy=world.policy,
         rook_namespace=loop.services.settings.rook_namespace,
         records=world.remediations,
+        claims=world.disruptions,
     )
     for planned in evaluation.actions:
         refused = enter_step_claim(loop.services, planned)

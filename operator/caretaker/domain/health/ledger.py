@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from caretaker.domain.disruption import Claim, ClaimKind
 from caretaker.domain.health.records import RemediationView
 from caretaker.domain.health.status import Result
 from caretaker.domain.health.targets import target_from_key
@@ -36,11 +37,18 @@ def osds_out_by_caretaker(
     )
 
 
-def marked_out_by_caretaker(records: Iterable[RemediationView], osd: int) -> bool:
-    """Whether a markOut of this OSD by Caretaker ran (markIn acts only on such OSDs)."""
-    return any(
-        r.action == "markOut" and r.result in _OUT_RESULTS and _osd_of(r) == osd for r in records
-    )
+def marked_out_by_caretaker(
+    records: Iterable[RemediationView], osd: int, claims: Iterable[Claim] = ()
+) -> bool:
+    """Whether a markOut of this OSD by Caretaker ran (markIn acts only on such OSDs): a record
+    says so, or the disruption ledger does (it outlives the records of a deleted policy)."""
+    in_ledger = any(c.kind == ClaimKind.MARK_OUT and osd in c.osds for c in claims)
+    return in_ledger or any(marks_out(r, frozenset({osd})) for r in records)
+
+
+def marks_out(record: RemediationView, osds: frozenset[int]) -> bool:
+    """A markOut record that ran on one of these OSDs."""
+    return record.action == "markOut" and record.result in _OUT_RESULTS and _osd_of(record) in osds
 
 
 def flag_set_by_caretaker(records: Iterable[RemediationView], flag: str) -> RemediationView | None:

@@ -1,7 +1,8 @@
 """Retention of Remediation records: a pure choice of which old ones to delete.
 
 Never deleted: records still in flight (Pending, Verifying), records whose resolve is still
-being delivered, records of an episode still firing (dedup, resume after a lost status write and
+being delivered, the markOut records of OSDs still out (markIn needs them), records of an
+episode still firing (dedup, resume after a lost status write and
 recovery stamps need them) and records inside the cooldown window. Then records older than
 ``maxAge`` go, then all but the newest ``limit``.
 """
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from caretaker.domain.health.keys import PolicyRef, episode_id
+from caretaker.domain.health.ledger import marks_out
 from caretaker.domain.health.records import RemediationView
 from caretaker.domain.health.spec import HealthPolicySpec
 from caretaker.domain.health.status import HealthPolicyStatus, Result
@@ -26,6 +28,7 @@ class Retention:
     max_age: timedelta
     cooldown: timedelta = timedelta(0)  # the longest cooldown: records it needs are kept
     active_episodes: frozenset[str] = field(default_factory=frozenset)
+    still_out: frozenset[int] = frozenset()  # OSDs Caretaker marked out that are not in again
 
 
 def records_to_delete(
@@ -44,6 +47,7 @@ def records_to_delete(
             or resolving
             or record.episode in retention.active_episodes
             or now - record.started_at < retention.cooldown
+            or marks_out(record, retention.still_out)
         )
 
     newest_first = sorted(records, key=lambda r: (r.started_at, r.name), reverse=True)
@@ -62,7 +66,10 @@ def records_to_delete(
 
 
 def retention_for(
-    spec: HealthPolicySpec, policy: PolicyRef, status: HealthPolicyStatus
+    spec: HealthPolicySpec,
+    policy: PolicyRef,
+    status: HealthPolicyStatus,
+    still_out: frozenset[int] = frozenset(),
 ) -> Retention:
     """A policy's retention: its history limits, its longest cooldown, its firing episodes."""
     episodes = frozenset(
@@ -72,4 +79,4 @@ def retention_for(
         if item.firing_since is not None
     )
     cooldown = max((rule.cooldown for rule in spec.rules), default=timedelta(0))
-    return Retention(spec.history.limit, spec.history.max_age, cooldown, episodes)
+    return Retention(spec.history.limit, spec.history.max_age, cooldown, episodes, still_out)
