@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -187,6 +188,7 @@ def run(before: str, seconds: float) -> dict[str, Any]:
     finally:
         for script in reversed(components):
             _script(script, "stop", str(state))
+        shutil.rmtree(state, ignore_errors=True)
         subprocess.run(
             ["git", "-C", str(REPO), "worktree", "remove", "--force", str(old)], check=False
         )
