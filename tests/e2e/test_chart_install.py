@@ -102,7 +102,17 @@ def values_for_testbed(
                         }
                     ]
                 }
-            }
+            },
+            # our own affinity replaces the chart's: keep the two replicas apart (host network:
+            # the same ports on one node would collide)
+            "podAntiAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": [
+                    {
+                        "topologyKey": "kubernetes.io/hostname",
+                        "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "caretaker"}},
+                    }
+                ]
+            },
         },
     }
 
@@ -175,6 +185,17 @@ def installed(
             check=False,
         )
         print(f"--- operator pod log ---\n{logs.stdout}{logs.stderr}")
+        pods_now = subprocess.run(
+            [
+                *("kubectl", "--kubeconfig", str(kube_testbed.kubeconfig), "-n", release_ns),
+                *("describe", "pods"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        print(f"--- operator pods ---\n{pods_now.stdout[-6000:]}{pods_now.stderr}")
         helm(kube_testbed, "uninstall", RELEASE, "--namespace", release_ns, "--wait")
         wait_until(lambda: not list_pods(kube_api, release_ns), 120, "the operator pod to be gone")
 

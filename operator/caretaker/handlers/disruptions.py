@@ -4,6 +4,7 @@ every HealthPolicy and every operator copy that works on that cluster."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from caretaker.clients.ceph.errors import CephError
@@ -96,10 +97,9 @@ def remove_claims(services: Services, claimants: set[str]) -> None:
 
 
 def _stamped(claim: Claim, previous: Claim | None) -> Claim:
-    since = previous.since if previous and previous.since else datetime.now(UTC)
-    return Claim(
-        claim.claimant, claim.domain, claim.osds, claim.kind, since, claim.node, claim.up_from
-    )
+    """The claim with the time it was first made (kept when it is entered again)."""
+    since = (previous.since if previous else None) or datetime.now(UTC)
+    return replace(claim, since=since)
 
 
 def _update(services: Services, change: Change) -> None:
