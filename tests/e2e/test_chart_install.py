@@ -3,10 +3,13 @@ project's Dockerfile, on the testbed's kubelets, under the chart's own RBAC.
 
 Values are the chart's defaults plus what this cluster needs to be reached: the local image, host
 networking and the API server's address (there is no kube-proxy), Rook discovery for Ceph, the
-Prometheus URL, ports free on this machine, the test's namespace to watch, and the nodes to run
-on that the story does not drain (the default two replicas: a leader and a standby, one per node,
-since with host networking their ports collide on one node). A start-up crash fails
-`helm install --wait`.
+Prometheus URL, ports free on this machine, the test's namespace to watch, the nodes to run on
+that the story does not drain, and one replica: the testbed's kubelets all run on this one
+machine, so host-network pods share one network namespace whatever their node, and a second
+replica's ports would collide (on a real cluster the default two replicas, leader and standby,
+sit on two nodes; two operator processes electing a leader are tested in
+test_leader_election.py). The one replica still elects itself leader through the Lease. A
+start-up crash fails `helm install --wait`.
 """
 
 from __future__ import annotations
@@ -61,7 +64,6 @@ class Installed:
     namespace: str  # the release's
     watched: str  # the namespace the operator watches
     pod: dict[str, Any]  # the leader's
-    standby: dict[str, Any]
 
 
 def helm(kube: KubeTestbed, *args: str) -> str:
@@ -86,6 +88,7 @@ def values_for_testbed(
         "liveness": {"port": LIVENESS_PORT},
         "metrics": {"port": METRICS_PORT},
         "watchNamespaces": [watched],
+        "replicaCount": 1,
         "reconcileInterval": 1,
         "affinity": {
             "nodeAffinity": {
@@ -102,16 +105,6 @@ def values_for_testbed(
                         }
                     ]
                 }
-            },
-            # our own affinity replaces the chart's: keep the two replicas apart (host network:
-            # the same ports on one node would collide)
-            "podAntiAffinity": {
-                "requiredDuringSchedulingIgnoredDuringExecution": [
-                    {
-                        "topologyKey": "kubernetes.io/hostname",
-                        "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "caretaker"}},
-                    }
-                ]
             },
         },
     }
@@ -158,13 +151,12 @@ def installed(
             "3m",
         )
         pods = list_pods(kube_api, release_ns, "app.kubernetes.io/name=caretaker")
-        assert len(pods) == 2, [p["metadata"]["name"] for p in pods]
-        wait_until(lambda: any(leads(p) for p in pods), 60, "one of the pods to lead")
-        leader, standby = sorted(pods, key=leads, reverse=True)
-        assert not leads(standby), "both pods lead"
+        assert len(pods) == 1, [p["metadata"]["name"] for p in pods]
+        (leader,) = pods
+        wait_until(lambda: leads(leader), 60, "the pod to lead")
         # Prometheus scrapes the leader's /metrics (hostNetwork: the pod's IP is its node's)
         ceph_prometheus.add_target(SCRAPE_JOB, f"{leader['status']['podIP']}:{METRICS_PORT}")
-        yield Installed(release_ns, namespace, leader, standby)
+        yield Installed(release_ns, namespace, leader)
     finally:
         ceph_prometheus.remove_target(SCRAPE_JOB)
         logs = subprocess.run(
@@ -203,10 +195,9 @@ def installed(
 def test_chart_installs_and_the_operator_pod_is_ready(
     installed: Installed, kube_api: ApiClient, ceph_prometheus: PrometheusTestbed
 ) -> None:
-    """Default values plus connection values: both pods start and pass the kubelet's probes
-    (the standby too, while it waits for the Lease), one per node, and Prometheus scrapes the
-    leader's /metrics."""
-    for pod in (installed.pod, installed.standby):
+    """Default values plus connection values: the pod starts, takes the leader Lease, passes the
+    kubelet's probes, and Prometheus scrapes its /metrics."""
+    for pod in (installed.pod,):
         container = pod["spec"]["containers"][0]
         for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
             assert container[probe]["httpGet"]["path"] == "/healthz"
@@ -214,7 +205,7 @@ def test_chart_installs_and_the_operator_pod_is_ready(
         statuses = pod["status"]["containerStatuses"]
         assert statuses[0]["ready"] is True
         assert statuses[0]["restartCount"] == 0, "the operator restarted: a start-up crash?"
-    assert {node_of(installed.pod), node_of(installed.standby)} == set(OPERATOR_NODES)
+    assert node_of(installed.pod) in OPERATOR_NODES
     wait_until(
         lambda: ceph_prometheus.instant(f'up{{job="{SCRAPE_JOB}"}} == 1'),
         60,
