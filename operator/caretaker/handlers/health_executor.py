@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from caretaker.clients.kube_api import KubeApiError
-from caretaker.clients.kube_custom import CustomRef, StatusWrite, patch_status
+from caretaker.clients.kube_custom import CustomRef, StatusWrite, get_custom, patch_status
 from caretaker.clients.kube_events import ObjectRef, post_event
 from caretaker.clients.kube_records import create_record, patch_record
 from caretaker.domain.conditions import merge_conditions
@@ -156,7 +156,24 @@ def _write_status(
     )
     document["observedGeneration"] = policy.generation
     ref = CustomRef(PLURAL, policy.ref.namespace, policy.ref.name)
-    return patch_status(loop.services.kube, ref, document, resource_version=policy.resource_version)
+    kube = loop.services.kube
+    written = patch_status(kube, ref, document, resource_version=policy.resource_version)
+    if written is StatusWrite.CONFLICT:
+        fresh = get_custom(kube, ref)
+        if fresh is not None and _only_metadata_changed(fresh, policy):
+            version = str(fresh["metadata"].get("resourceVersion") or "")
+            written = patch_status(kube, ref, document, resource_version=version)
+    return written
+
+
+def _only_metadata_changed(fresh: Mapping[str, Any], policy: PolicyObject) -> bool:
+    """The object changed since it was read, but not what the decision was made on: the same
+    spec generation and the same status (kopf adding its finalizer or annotations). Then the
+    status, and the Events and actions of this round, still hold."""
+    generation = int((fresh.get("metadata") or {}).get("generation") or 0)
+    return generation == policy.generation and (fresh.get("status") or {}) == dict(
+        policy.raw_status
+    )
 
 
 def _post_notes(loop: HealthLoop, policy: PolicyObject, notes: Iterable[Note]) -> None:
