@@ -130,3 +130,9 @@ def test_policy_steps_claim_what_they_take_down() -> None:
         "healthpolicy/ops/osd-health/node/a", "host/a", (0,), ClaimKind.NODE, node="a"
     )
     assert claim_for(Drain(), Target(TargetKind.NODE, "diskless"), ceph, policy) is None
+
+
+def test_a_policy_claim_names_its_target() -> None:
+    claim = Claim("healthpolicy/ops/osd-health/osd/osd.1", "host-b", (1,), ClaimKind.MARK_OUT)
+    reason = admit((claim,), A).reason
+    assert "disrupted by HealthPolicy ops/osd-health (markOut osd/osd.1)" in reason

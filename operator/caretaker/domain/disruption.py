@@ -122,7 +122,7 @@ def with_claim(claims: Iterable[Claim], claim: Claim) -> tuple[Claim, ...]:
 
 
 def describe(claim: Claim) -> str:
-    parts = claim.claimant.split("/")
+    parts = claim.claimant.split("/", 3)  # a policy's target key has a slash: "osd/osd.1"
     if claim.kind == ClaimKind.MAINTENANCE and len(parts) == 4:
         return f"Maintenance {parts[1]}/{parts[2]} (node {parts[3]})"
     if len(parts) >= 4:
