@@ -1,5 +1,6 @@
 """The circuit breaker: with the Ceph monitors gone, disruptive steps are frozen (condition
-CircuitOpen) while notifications still go; with a quorum back the circuit closes and the held
+CircuitOpen) while notifications still go; with two of three monitors back the quorum is at risk
+and the circuit stays open; with all three back it closes and the held
 step runs."""
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from fixtures.health import (
     PagerDuty,
     create_policy,
     event_reasons,
+    get_policy,
     oncall,
     records,
     target_status,
     wait_condition,
     wait_evaluations,
 )
+from fixtures.operator import wait_until
 from fixtures.receivers import MakeReceiver, Reply
 
 pytestmark = [pytest.mark.e2e, pytest.mark.ceph, pytest.mark.kube, pytest.mark.prometheus]
@@ -66,8 +69,18 @@ def test_circuit_opens_without_quorum_and_only_notifications_go(
         assert [r["spec"]["action"] for r in records(kube_api, namespace)] == ["notify"]
 
         ceph_cluster.start_mon("a")
-        ceph_cluster.start_mon("b")  # a and b: a quorum again
-        wait_condition(kube_api, namespace, "care", "CircuitOpen", "False", timeout=40)
+        ceph_cluster.start_mon("b")  # a and b: a quorum again, but one more loss breaks it
+        wait_until(
+            lambda: (
+                "one more loss and quorum is gone"
+                in (get_policy(kube_api, namespace, "care").get("status") or {}).get("circuit", "")
+            ),
+            60,
+            "the circuit to say quorum is at risk",
+        )
+        assert automation.requests == [], "a disruptive step ran while quorum was at risk"
+        ceph_cluster.start_mon("c")
+        wait_condition(kube_api, namespace, "care", "CircuitOpen", "False", timeout=60)
         (hook,) = automation.wait_for_requests(1, timeout=30)
     assert hook.json["target"] == "cluster/ceph"
     assert len(pagerduty.receiver.requests) == 1  # still firing: no resolve, no second page
