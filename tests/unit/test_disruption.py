@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -136,3 +136,18 @@ def test_a_policy_claim_names_its_target() -> None:
     claim = Claim("healthpolicy/ops/osd-health/osd/osd.1", "host-b", (1,), ClaimKind.MARK_OUT)
     reason = admit((claim,), A).reason
     assert "disrupted by HealthPolicy ops/osd-health (markOut osd/osd.1)" in reason
+
+
+def test_a_claim_is_not_over_before_its_action_can_show() -> None:
+    """The sweeper may look between the claim and the action: the OSD is still in then."""
+    t0 = datetime(2026, 12, 1, 22, tzinfo=UTC)
+    out = Claim("p/osd.2", "host/b", (2,), ClaimKind.MARK_OUT, since=t0)
+    restart = Claim("p/osd.1", "host/b", (1,), ClaimKind.RESTART, since=t0, up_from=40)
+
+    def seen(after: timedelta) -> Observed:
+        return Observed({1: True, 2: True}, {1: True, 2: True}, {1: 40}, {}, at=t0 + after)
+
+    assert not claim_over(out, seen(timedelta(seconds=2)))  # markOut not applied yet
+    assert claim_over(out, seen(timedelta(minutes=2)))  # still in a while later: over
+    assert not claim_over(restart, seen(timedelta(minutes=2)))  # no restart seen yet
+    assert claim_over(restart, seen(timedelta(minutes=11)))  # the restart never came

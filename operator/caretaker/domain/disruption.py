@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from caretaker.domain.timestamps import format_time, parse_time
 
@@ -139,6 +139,13 @@ def policy_claimant(namespace: str, name: str, target_key: str) -> str:
     return f"healthpolicy/{namespace}/{name}/{target_key}"
 
 
+# A claim is entered right before its action: until the action has had time to show in Ceph
+# or Kubernetes, "the OSD is in" or "the node is not cordoned" says nothing about its end.
+SETTLE = timedelta(minutes=1)
+# A restart that never shows (its eviction was refused, the action failed) ends after this.
+RESTART_UNSEEN = timedelta(minutes=10)
+
+
 @dataclass(frozen=True)
 class Observed:
     """What decides that a HealthPolicy claim is over (Maintenance claims are released by their
@@ -148,15 +155,22 @@ class Observed:
     osd_in: Mapping[int, bool]
     osd_up_from: Mapping[int, int]
     cordoned: Mapping[str, bool]  # node -> unschedulable; a node missing is gone
+    at: datetime | None = None  # when observed (None: the claims' age is not considered)
 
 
 def claim_over(claim: Claim, seen: Observed) -> bool:
-    """Whether what the claim stands for is over, from observations alone (never from time)."""
+    """Whether what the claim stands for is over, from observations; a claim younger than
+    ``SETTLE`` is never over (its action may not show yet)."""
+    age = seen.at - claim.since if seen.at and claim.since else None
+    if age is not None and age < SETTLE:
+        return False
     if claim.kind == ClaimKind.MARK_OUT:
         return all(seen.osd_in.get(i, True) for i in claim.osds)  # in again, or gone
     if claim.kind == ClaimKind.RESTART:
+        never = age is not None and age > RESTART_UNSEEN
         return all(
-            i not in seen.osd_up or (seen.osd_up[i] and seen.osd_up_from.get(i, 0) > claim.up_from)
+            i not in seen.osd_up
+            or (seen.osd_up[i] and (seen.osd_up_from.get(i, 0) > claim.up_from or never))
             for i in claim.osds
         )
     if claim.kind == ClaimKind.NODE:

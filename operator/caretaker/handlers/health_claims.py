@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import UTC, datetime
 
 from caretaker.clients.ceph.errors import CephError
 from caretaker.clients.kube_api import KubeApiError
@@ -54,6 +55,7 @@ def release_finished_claims(services: Services) -> int:
             osd_in={i: s.in_cluster for i, s in osd_map.osds.items()},
             osd_up_from={i: s.up_from for i, s in osd_map.osds.items()},
             cordoned=cordoned,
+            at=datetime.now(UTC),
         )
         over = claims_over(mine, seen)
         if over:

@@ -86,7 +86,9 @@ def build_world(
     records = read_remediations(services, policy.ref.namespace)
     queries = run_queries(services, policy.ref.namespace, policy.spec)
     readings, ceph_error = read_ceph(ceph, records, services.settings.failure_domain_type)
-    claims, ledger_error = try_read_claims(services)
+    # the ledger is named after Ceph's fsid, read through the shared client: only once this
+    # loop's own short-timeout client has just reached Ceph (never block a round on it)
+    claims, ledger_error = try_read_claims(services) if readings else ((), ceph_error)
     world = HealthWorld(
         now=now,
         policy=policy.ref,
