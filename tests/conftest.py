@@ -5,6 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
+
+# The machines tests run on are shared and noisy: a property example that takes longer than
+# hypothesis' default 200 ms deadline there is slow, not wrong. Timing lives in bench/.
+settings.register_profile("caretaker", deadline=None)
+settings.load_profile("caretaker")
 
 pytest_plugins = [
     "fixtures.testbed",
