@@ -748,7 +748,7 @@ def run_lifecycle(
     create_pod(api, namespace, "web-1", node=node, owner_kind="ReplicaSet", labels=labels)
     spec = {
         "nodes": [node],
-        "drain": {"gracePeriodSeconds": 0, "podSelector": labels},
+        "drain": {"gracePeriodSeconds": 0, "force": True, "podSelector": labels},
         "hold": {"mode": "manual"},
     }
     create_maintenance(api, namespace, "fans", spec)

@@ -37,6 +37,19 @@ def enter_step_claim(services: Services, planned: PlannedAction) -> str:
     return "" if verdict.admitted else f"not run: {verdict.reason}"
 
 
+def withdraw_step_claim(services: Services, planned: PlannedAction) -> None:
+    """A step that failed took nothing down (its restart, markOut or taint was refused): its
+    claim goes at once. A drain's stays: a failed round may have cordoned and evicted, and the
+    claim ends when the node is uncordoned."""
+    claim = planned.claim
+    if claim is None or claim.kind == ClaimKind.NODE:
+        return
+    try:
+        remove_claims(services, {claim.claimant})
+    except LedgerUnavailable as error:
+        logger.warning("withdrawing %s failed (the sweeper ends it): %s", claim.claimant, error)
+
+
 def release_finished_claims(services: Services) -> int:
     """Removes every HealthPolicy claim (of any policy, deleted ones too) whose disruption is
     observed over; returns how many. Errors are logged: the next sweep retries."""

@@ -43,7 +43,7 @@ from caretaker.handlers.health_bookkeeping import (
     prune_records,
 )
 from caretaker.handlers.health_ceph import HealthCeph, open_health_ceph
-from caretaker.handlers.health_claims import enter_step_claim
+from caretaker.handlers.health_claims import enter_step_claim, withdraw_step_claim
 from caretaker.handlers.health_notify import Delivery, deliver_all
 from caretaker.handlers.health_world import PolicyObject, build_world, read_policy
 from caretaker.handlers.services import Services
@@ -210,6 +210,8 @@ def _act(loop: HealthLoop, world: HealthWorld, evaluation: Evaluation) -> None:
     for planned in evaluation.actions:
         refused = enter_step_claim(loop.services, planned)
         outcome = ActionOutcome(False, refused) if refused else run_action(ctx, planned)
+        if not refused and not outcome.ok:
+            withdraw_step_claim(loop.services, planned)
         result = planned.success_result if outcome.ok else Result.FAILED
         count_result(world.policy, planned.rule, kind_of(planned.action), result)
         _report(loop, world.policy.namespace, planned.record_name, result, outcome.message)
