@@ -17,7 +17,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from caretaker.domain.disruption import Claim, Observed, admit
-from caretaker.domain.health.actions import MarkIn, MarkOut, RestartOsd, SetFlag, UnsetFlag, kind_of
+from caretaker.domain.health.actions import (
+    Drain,
+    MarkIn,
+    MarkOut,
+    RestartOsd,
+    SetFlag,
+    UnsetFlag,
+    kind_of,
+)
 from caretaker.domain.health.brakes import OsdSpace, OutBrakes
 from caretaker.domain.health.claims import claims_over
 from caretaker.domain.health.evaluation import evaluate, osds_needing_ok_to_stop
@@ -98,6 +106,7 @@ class Fleet:
     ceph_readable: bool = True
     exporter_age: timedelta | None = timedelta(seconds=10)  # None: no exporter series at all
     restart_heals: bool = True
+    drain_rounds_blocked: int = 0  # drain rounds a budget refuses before the node is empty
     failing: set[str] = field(default_factory=set)  # action kinds that fail
     refusing: set[str] = field(default_factory=set)  # receivers that refuse every message
     not_ok_to_stop: set[int] = field(default_factory=set)
@@ -255,6 +264,10 @@ class Fleet:
             self.cluster_flags.add(action.action.flag)
         if isinstance(action.action, UnsetFlag):
             self.cluster_flags.discard(action.action.flag)
+        if isinstance(action.action, Drain) and self.drain_rounds_blocked:
+            self.drain_rounds_blocked -= 1
+            self._result(action.record_name, Result.DRAINING, "draining, blocked by a budget")
+            return
         self._result(action.record_name, action.success_result, "done")
 
     def _result(self, name: str, result: Result, message: str) -> None:

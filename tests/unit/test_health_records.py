@@ -28,6 +28,7 @@ from caretaker.domain.health.records import (
 )
 from caretaker.domain.health.retention import Retention, records_to_delete, retention_for
 from caretaker.domain.health.status import (
+    IN_FLIGHT,
     HealthPolicyStatus,
     Result,
     RuleStatus,
@@ -210,20 +211,15 @@ def test_retention_properties(
     retention = Retention(limit, timedelta(minutes=max_age), timedelta(minutes=30))
     doomed = set(records_to_delete(records, T0, retention))
     for record in records:
-        if record.result in (Result.PENDING, Result.VERIFYING):
+        if record.result in IN_FLIGHT:
             assert record.name not in doomed
         if T0 - record.started_at < timedelta(minutes=30):
             assert record.name not in doomed
         if T0 - record.started_at > timedelta(minutes=max_age) and record.name not in doomed:
-            assert record.result in (Result.PENDING, Result.VERIFYING) or (
-                T0 - record.started_at < timedelta(minutes=30)
-            )
+            assert record.result in IN_FLIGHT or (T0 - record.started_at < timedelta(minutes=30))
     kept = [r for r in records if r.name not in doomed]
     unprotected = [
-        r
-        for r in kept
-        if r.result not in (Result.PENDING, Result.VERIFYING)
-        and T0 - r.started_at >= timedelta(minutes=30)
+        r for r in kept if r.result not in IN_FLIGHT and T0 - r.started_at >= timedelta(minutes=30)
     ]
     assert len(unprotected) <= limit
     if doomed and unprotected:  # what goes is never newer than an unprotected record that stays

@@ -77,6 +77,7 @@ class ActionContext:
 class ActionOutcome:
     ok: bool
     message: str
+    draining: bool = False  # a drain round left pods on the node: the step goes on
 
 
 def run_action(ctx: ActionContext, planned: PlannedAction) -> ActionOutcome:
@@ -169,19 +170,21 @@ def _node_action(ctx: ActionContext, action: Cordon | Drain | Taint, node: str) 
 
 
 def _drain(ctx: ActionContext, node: str, action: Drain, owner: str) -> ActionOutcome:
-    """One eviction round by the Maintenance drain's rules (the loop must not block): pods the
-    options forbid to evict, or a budget refuses, fail the step with the reason."""
+    """One eviction round by the Maintenance drain's rules (the loop must not block). Pods the
+    options forbid to evict fail the step at once, as in kubectl; pods a budget refused or
+    still stopping leave it Draining: the evaluation plans the next round, until the timeout."""
     pods = [pod_view(p) for p in pods_on_node(ctx.kube, node)]
     plan = plan_drain(pods, action.options, datetime.now(UTC))
+    if plan.done:
+        return ActionOutcome(True, f"cordoned {node}{owner}; drained")
     done = run_plan(ctx.kube, plan, action.grace_period_seconds)
     summary = f"cordoned {node}{owner}; evicted {done.evicted} pod(s)"
     if done.deleted:
         summary += f", deleted {done.deleted} finished pod(s)"
     if plan.blocking:
         return ActionOutcome(False, f"{summary}; {describe_drain(plan)}")
-    if done.blocked:
-        return ActionOutcome(False, f"{summary}; blocked: {'; '.join(done.blocked)}")
-    return ActionOutcome(True, summary)
+    left = f"blocked: {'; '.join(done.blocked)}" if done.blocked else describe_drain(plan)
+    return ActionOutcome(True, f"{summary}; draining, {left}", draining=True)
 
 
 def _pg_repair(ceph: CephClient, kind: TargetKind, name: str) -> ActionOutcome:

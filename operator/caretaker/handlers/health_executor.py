@@ -213,6 +213,8 @@ def _act(loop: HealthLoop, world: HealthWorld, evaluation: Evaluation) -> None:
         if not refused and not outcome.ok:
             withdraw_step_claim(loop.services, planned)
         result = planned.success_result if outcome.ok else Result.FAILED
+        if outcome.draining:
+            result = Result.DRAINING
         count_result(world.policy, planned.rule, kind_of(planned.action), result)
         _report(loop, world.policy.namespace, planned.record_name, result, outcome.message)
 

@@ -23,7 +23,7 @@ from caretaker.domain.health.delivery import (
     resolve_from_dict,
 )
 from caretaker.domain.health.keys import PolicyRef, episode_id, record_name
-from caretaker.domain.health.status import Result, TargetStatus, parse_time, stamp
+from caretaker.domain.health.status import IN_FLIGHT, Result, TargetStatus, parse_time, stamp
 
 API_VERSION = "caretaker.dev/v1alpha1"
 KIND = "Remediation"
@@ -112,7 +112,7 @@ def build_record(
     """The record of one ladder step of a firing target, as decided at ``now``."""
     if item.firing_since is None:
         raise ValueError("only a firing target has ladder steps")
-    final = result not in (Result.PENDING, Result.VERIFYING)
+    final = result not in IN_FLIGHT
     return RemediationRecord(
         name=record_name(policy.name, key),
         policy=policy,

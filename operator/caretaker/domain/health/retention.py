@@ -1,6 +1,6 @@
 """Retention of Remediation records: a pure choice of which old ones to delete.
 
-Never deleted: records still in flight (Pending, Verifying), records whose resolve is still
+Never deleted: records in flight (Pending, Verifying, Draining), records whose resolve is still
 being delivered, the markOut records of OSDs still out (markIn needs them), records of an
 episode still firing (dedup, resume after a lost status write and
 recovery stamps need them) and records inside the cooldown window. Then records older than
@@ -17,7 +17,7 @@ from caretaker.domain.health.keys import PolicyRef, episode_id
 from caretaker.domain.health.ledger import marks_out
 from caretaker.domain.health.records import RemediationView
 from caretaker.domain.health.spec import HealthPolicySpec
-from caretaker.domain.health.status import HealthPolicyStatus, Result
+from caretaker.domain.health.status import IN_FLIGHT, HealthPolicyStatus, Result
 
 
 @dataclass(frozen=True)
@@ -36,14 +36,14 @@ def records_to_delete(
 ) -> tuple[str, ...]:
     """Names of records to delete: too old, or beyond the limit (oldest first).
 
-    Never deleted: records still in flight (Pending, Verifying), records of an episode still
+    Never deleted: records in flight (Pending, Verifying, Draining), records of an episode still
     firing (dedup and recovery need them) and records inside the cooldown window.
     """
 
     def protected(record: RemediationView) -> bool:
         resolving = record.resolve is not None and record.resolve.result is Result.PENDING
         return (
-            record.result in (Result.PENDING, Result.VERIFYING)
+            record.result in IN_FLIGHT
             or resolving
             or record.episode in retention.active_episodes
             or now - record.started_at < retention.cooldown

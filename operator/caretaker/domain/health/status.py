@@ -29,13 +29,14 @@ class Result(StrEnum):
 
     PENDING = "Pending"  # planned; the executor has not reported yet
     VERIFYING = "Verifying"  # done; waiting for its verification
+    DRAINING = "Draining"  # a drain under way: rounds go on until the node is empty or timeout
     SUCCEEDED = "Succeeded"
     FAILED = "Failed"
     SKIPPED = "Skipped"
     DRY_RUN = "DryRun"
 
 
-IN_FLIGHT = frozenset({Result.PENDING, Result.VERIFYING})
+IN_FLIGHT = frozenset({Result.PENDING, Result.VERIFYING, Result.DRAINING})
 
 
 @dataclass(frozen=True)

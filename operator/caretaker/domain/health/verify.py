@@ -9,6 +9,7 @@ from datetime import timedelta
 from caretaker.domain.durations import format_duration
 from caretaker.domain.health.actions import LadderStep, VerifyCondition
 from caretaker.domain.health.context import RESULT_TIMEOUT, EvalContext
+from caretaker.domain.health.draining import DrainingStep, keep_draining
 from caretaker.domain.health.outputs import Outputs
 from caretaker.domain.health.reasons import HealthReason
 from caretaker.domain.health.record_updates import RecordUpdate
@@ -42,19 +43,23 @@ class _Scope:
     """The target whose in-flight steps are being brought up to date."""
 
     ctx: EvalContext
-    rule: str
-    target: Target
+    rule: RuleSpec
+    item: TargetStatus
     present: bool  # returned by this interval's query
 
+    @property
+    def target(self) -> Target:
+        return self.item.target
+
     def about(self, run: StepRun) -> str:
-        return f"{self.rule}: {run.action} on {self.target.key}"
+        return f"{self.rule.name}: {run.action} on {self.target.key}"
 
 
 def sync_steps(
     ctx: EvalContext, rule: RuleSpec, item: TargetStatus, present: bool
 ) -> tuple[TargetStatus, Outputs]:
     """Brings every in-flight step of a target up to date."""
-    scope = _Scope(ctx, rule.name, item.target, present)
+    scope = _Scope(ctx, rule, item, present)
     outputs = Outputs()
     for run in item.steps:
         if run.result not in IN_FLIGHT:
@@ -70,9 +75,14 @@ def sync_steps(
 def _sync_run(scope: _Scope, run: StepRun, step: LadderStep | None) -> tuple[StepRun, Outputs]:
     ctx = scope.ctx
     record = ctx.records_by_key.get(run.key)
-    if run.result is Result.PENDING:
-        if record is not None and record.result is not Result.PENDING:
-            return _adopt(scope, run, step, record)
+    if run.result in (Result.PENDING, Result.DRAINING):
+        if record is not None and record.result is not run.result:
+            adopted, outputs = _adopt(scope, run, step, record)
+            if adopted.result is not Result.DRAINING:
+                return adopted, outputs
+            run = adopted
+        if record is not None and record.result is Result.DRAINING:
+            return keep_draining(DrainingStep(ctx, scope.rule, scope.item, run, record), step)
         if record is not None and run.action == "notify":  # sent until delivered (paging)
             return run.with_(message=record.message), Outputs()
         if ctx.now - run.started_at < RESULT_TIMEOUT:
@@ -96,6 +106,8 @@ def _adopt(
         within = step.verify.within if step and step.verify else timedelta(0)
         deadline = (record.finished_at or ctx.now) + within
         return run.with_(result=result, verify_deadline=deadline, message=message), Outputs()
+    if result in (Result.PENDING, Result.DRAINING):  # a round reported that pods are left
+        return run.with_(result=result, message=message), Outputs()
     finished = run.with_(result=result, finished_at=record.finished_at or ctx.now, message=message)
     if result is not Result.FAILED:
         return finished, Outputs()
@@ -134,13 +146,13 @@ def _finish(
 
 
 def finish_on_clear(ctx: EvalContext, item: TargetStatus) -> Outputs:
-    """The condition cleared: verifications still running count as succeeded (a step still
-    Pending keeps its record; the executor reports its result)."""
+    """The condition cleared: verifications and drains still running count as succeeded (the
+    drain stops; a step still Pending keeps its record; the executor reports its result)."""
     outputs = Outputs()
     for run in item.steps:
         record = ctx.records_by_key.get(run.key)
         result = record.result if record is not None else run.result
-        if result is Result.VERIFYING:
+        if result in (Result.VERIFYING, Result.DRAINING):
             _, more = _finish(ctx, run, Result.SUCCEEDED, "condition cleared", None)
             outputs = outputs + more
     return outputs
