@@ -66,7 +66,7 @@ ENV PATH=/opt/caretaker/bin:${PATH} \
     PYTHONUNBUFFERED=1
 
 # The rados binding and the operator must import with Debian's interpreter.
-RUN /opt/caretaker/bin/python -c "import rados, kopf, caretaker.runtime" \
+RUN /opt/caretaker/bin/python -c "import rados, kopf, caretaker.app.runtime" \
     && caretaker --version
 
 LABEL org.opencontainers.image.title="caretaker" \

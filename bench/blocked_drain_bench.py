@@ -36,7 +36,7 @@ sys.path[:0] = [str(REPO / "tests"), str(REPO / "operator")]
 
 from kubernetes.client import ApiClient  # noqa: E402
 
-from caretaker.clients.kube_api import load_api_client, request_json  # noqa: E402
+from caretaker.clients.kube.api import load_api_client, request_json  # noqa: E402
 from fixtures.cluster import (  # noqa: E402
     create_deployment,
     read_images,

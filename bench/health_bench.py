@@ -35,7 +35,7 @@ sys.path[:0] = [str(REPO / "tests"), str(REPO / "operator")]
 
 import yaml  # noqa: E402
 
-from caretaker.clients.kube_api import KubeApiError, load_api_client, request_json  # noqa: E402
+from caretaker.clients.kube.api import KubeApiError, load_api_client, request_json  # noqa: E402
 from caretaker.clients.prometheus import PrometheusClient, PrometheusSettings  # noqa: E402
 from caretaker.domain.health.evaluation import evaluate  # noqa: E402
 from caretaker.domain.health.keys import PolicyRef  # noqa: E402

@@ -33,7 +33,7 @@ sys.path[:0] = [str(REPO / "tests"), str(REPO / "operator")]
 
 from kubernetes.client import ApiClient  # noqa: E402
 
-from caretaker.clients.kube_api import KubeApiError, load_api_client  # noqa: E402
+from caretaker.clients.kube.api import KubeApiError, load_api_client  # noqa: E402
 from fixtures.cluster import create_deployment, node_of, read_images, wait_running  # noqa: E402
 from fixtures.maintenance import create_maintenance, status_of  # noqa: E402
 from fixtures.operator import apply_crd, operator_process  # noqa: E402
@@ -72,7 +72,7 @@ def _metric(port: int, name: str) -> float:
 
 
 def _namespace(api: ApiClient, name: str) -> None:
-    from caretaker.clients.kube_api import request_json  # noqa: PLC0415
+    from caretaker.clients.kube.api import request_json  # noqa: PLC0415
 
     body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
     try:

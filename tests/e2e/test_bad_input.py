@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from kubernetes.client import ApiClient
 
-from caretaker.clients.kube_api import KubeApiError
+from caretaker.clients.kube.api import KubeApiError
 from fixtures.ceph import CephTestbed
 from fixtures.health import HealthOperator, condition, create_policy, records, wait_condition
 from fixtures.maintenance import (

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from kubernetes.client import ApiClient
 
-from caretaker.clients.kube_api import api_path, request_json
+from caretaker.clients.kube.api import api_path, request_json
 from fixtures.ceph import CephTestbed
 from fixtures.cluster import ROOK_NAMESPACE
 from fixtures.health import (

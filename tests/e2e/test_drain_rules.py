@@ -10,8 +10,8 @@ import urllib.request
 import pytest
 from kubernetes.client import ApiClient
 
-from caretaker.clients.kube_api import MERGE_PATCH, api_path, request_json
-from caretaker.clients.kube_pods import get_pod
+from caretaker.clients.kube.api import MERGE_PATCH, api_path, request_json
+from caretaker.clients.kube.pods import get_pod
 from fixtures.ceph import CephTestbed
 from fixtures.cluster import (
     NodeSide,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from kubernetes.client import ApiClient
 
-from caretaker.clients.kube_pods import get_pod
+from caretaker.clients.kube.pods import get_pod
 from fixtures.ceph import CephTestbed
 from fixtures.cluster import (
     NodeSide,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from kubernetes.client import ApiClient
 
-from caretaker.clients.kube_api import api_path, request_json
+from caretaker.clients.kube.api import api_path, request_json
 from fixtures.cluster import NodeSide, create_deployment, node_of, wait_pdb_allows, wait_running
 from fixtures.health import HealthOperator, create_policy, delete_policy, records
 from fixtures.kube import PDB_PATH, create_pdb_v1beta1

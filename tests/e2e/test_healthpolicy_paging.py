@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from kubernetes.client import ApiClient
 
-from caretaker.clients.kube_api import MERGE_PATCH, KubeApiError, api_path, request_json
-from caretaker.clients.kube_events import ObjectRef, list_events
+from caretaker.clients.kube.api import MERGE_PATCH, KubeApiError, api_path, request_json
+from caretaker.clients.kube.events import ObjectRef, list_events
 from caretaker.domain.health.farewell import LEAVE_OPEN_ANNOTATION
 from fixtures.ceph import CephTestbed
 from fixtures.health import (

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from kubernetes.client import ApiClient
 
-from caretaker.clients.kube_api import KubeApiError
+from caretaker.clients.kube.api import KubeApiError
 from fixtures.health import (
     HealthOperator,
     condition,

@@ -18,7 +18,7 @@ from contextlib import ExitStack, contextmanager
 import pytest
 from kubernetes.client import ApiClient
 
-from caretaker.clients.kube_events import ObjectRef, list_events
+from caretaker.clients.kube.events import ObjectRef, list_events
 from fixtures.ceph import CephTestbed
 from fixtures.health import (
     HealthOperator,

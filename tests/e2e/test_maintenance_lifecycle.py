@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from kubernetes.client import ApiClient
 
-from caretaker.clients.kube_events import ObjectRef, list_events
+from caretaker.clients.kube.events import ObjectRef, list_events
 from fixtures.ceph import CephTestbed
 from fixtures.cluster import (
     NodeSide,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from kubernetes.client import ApiClient
 
-from caretaker.clients.kube_api import MERGE_PATCH, KubeApiError, api_path, request_json
+from caretaker.clients.kube.api import MERGE_PATCH, KubeApiError, api_path, request_json
 from fixtures.ceph import CephTestbed
 from fixtures.cluster import NodeSide, create_deployment, node_of, wait_pdb_allows, wait_running
 from fixtures.kube import create_pdb_v1beta1

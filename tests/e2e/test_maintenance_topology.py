@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from kubernetes.client import ApiClient
 
-from caretaker.clients.kube_api import KubeApiError, api_path, request_json
-from caretaker.clients.kube_events import ObjectRef, list_events
+from caretaker.clients.kube.api import KubeApiError, api_path, request_json
+from caretaker.clients.kube.events import ObjectRef, list_events
 from fixtures.ceph import CephTestbed
 from fixtures.cluster import ROOK_NAMESPACE, NodeSide, running_pods
 from fixtures.kube import create_pod

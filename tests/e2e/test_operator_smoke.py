@@ -7,7 +7,7 @@ from typing import Any
 
 from kubernetes.client import ApiClient
 
-from caretaker.clients.kube_api import api_path, request_json
+from caretaker.clients.kube.api import api_path, request_json
 from fixtures.operator import operator_process, wait_until
 
 MAINTENANCES = "/apis/caretaker.dev/v1alpha1/namespaces/{}/maintenances"

@@ -36,7 +36,7 @@ from caretaker.clients.ceph.rook_discovery import (
     MON_SECRET,
     discover_rook_connection,
 )
-from caretaker.settings import Settings
+from caretaker.settings.flags import Settings
 from fixtures.ceph import CephTestbed
 
 pytestmark = pytest.mark.ceph

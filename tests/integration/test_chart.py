@@ -22,9 +22,9 @@ import pytest
 import yaml
 from kubernetes.client import ApiClient
 
-from caretaker.clients.kube_api import KubeApiError, api_path, load_api_client, request_json
-from caretaker.clients.kube_events import ObjectRef, list_events
-from caretaker.clients.kube_pods import get_pod
+from caretaker.clients.kube.api import KubeApiError, api_path, load_api_client, request_json
+from caretaker.clients.kube.events import ObjectRef, list_events
+from caretaker.clients.kube.pods import get_pod
 from fixtures.ceph import CephTestbed
 from fixtures.chart import (
     CHART,
@@ -315,7 +315,7 @@ def test_settings_become_operator_flags_and_mounted_secrets() -> None:
     mounts = {m["mountPath"]: m for m in main["volumeMounts"]}
     assert mounts["/etc/caretaker/ceph"]["readOnly"] is True
     # the settings exist in the CLI: every flag the chart passes is one `caretaker run` knows
-    from caretaker.cli import build_parser  # noqa: PLC0415
+    from caretaker.cli.main import build_parser  # noqa: PLC0415
 
     parsed = build_parser().parse_args(args)
     assert parsed.ceph_user == "client.caretaker"
@@ -324,8 +324,8 @@ def test_settings_become_operator_flags_and_mounted_secrets() -> None:
 
 @pytest.mark.parametrize("name", VARIANTS)
 def test_every_rendered_argument_is_a_caretaker_flag(name: str) -> None:
-    from caretaker.cli import build_parser  # noqa: PLC0415
-    from caretaker.settings import settings_from_args  # noqa: PLC0415
+    from caretaker.cli.main import build_parser  # noqa: PLC0415
+    from caretaker.settings.flags import settings_from_args  # noqa: PLC0415
 
     settings = settings_from_args(
         build_parser().parse_args(container(render_variant(name))["args"])

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from caretaker.cli import build_parser
-from caretaker.settings import ENV_VARIABLES, settings_from_args
+from caretaker.cli.main import build_parser
+from caretaker.settings.flags import ENV_VARIABLES, settings_from_args
 from fixtures.chart import (
     CHART,
     HELM,

@@ -16,8 +16,8 @@ import pytest
 import yaml
 from kubernetes.client import ApiClient
 
-from caretaker.clients.kube_api import api_path, request_json
-from caretaker.clients.kube_lease import acquire_lease, read_lease, release_lease
+from caretaker.clients.kube.api import api_path, request_json
+from caretaker.clients.kube.lease import acquire_lease, read_lease, release_lease
 from fixtures.ceph import CephTestbed
 from fixtures.kube import KubeTestbed
 from fixtures.maintenance import create_maintenance, noout_osds, set_unschedulable

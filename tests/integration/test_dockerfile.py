@@ -183,9 +183,9 @@ def test_runs_caretaker_as_a_non_root_user() -> None:
     assert json.loads(final.all("ENTRYPOINT")[-1]) == ["caretaker"]
     assert json.loads(final.all("CMD")[-1]) == ["run", "--all-namespaces"]
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
-    assert scripts["caretaker"] == "caretaker.cli:main"
-    from caretaker.cli import build_parser  # noqa: PLC0415
-    from caretaker.settings import settings_from_args  # noqa: PLC0415
+    assert scripts["caretaker"] == "caretaker.cli.main:main"
+    from caretaker.cli.main import build_parser  # noqa: PLC0415
+    from caretaker.settings.flags import settings_from_args  # noqa: PLC0415
 
     assert settings_from_args(build_parser().parse_args(["run", "--all-namespaces"])).all_namespaces
     values = yaml.safe_load((CHART / "values.yaml").read_text())

@@ -19,15 +19,15 @@ from datetime import UTC, datetime
 import pytest
 from kubernetes.client import ApiClient, Configuration
 
-from caretaker.clients.kube_api import (
+from caretaker.clients.kube.api import (
     KubeApiError,
     api_path,
     close_api_client,
     load_api_client,
     request_json,
 )
-from caretaker.clients.kube_events import ObjectRef, list_events, post_event
-from caretaker.clients.kube_eviction import (
+from caretaker.clients.kube.events import ObjectRef, list_events, post_event
+from caretaker.clients.kube.eviction import (
     POLICY_V1BETA1,
     BlockedByBudget,
     Evicted,
@@ -36,13 +36,13 @@ from caretaker.clients.kube_eviction import (
     evict_pod,
     served_policy_versions,
 )
-from caretaker.clients.kube_lease import (
+from caretaker.clients.kube.lease import (
     acquire_lease,
     read_lease,
     release_lease,
     renew_lease,
 )
-from caretaker.clients.kube_nodes import (
+from caretaker.clients.kube.nodes import (
     CORDONED_BY_ANNOTATION,
     Taint,
     add_taint,
@@ -54,7 +54,7 @@ from caretaker.clients.kube_nodes import (
     uncordon,
     uncordon_for,
 )
-from caretaker.clients.kube_pods import get_pod, pods_on_node
+from caretaker.clients.kube.pods import get_pod, pods_on_node
 from fixtures.kube import (
     KubeTestbed,
     create_pdb_v1beta1,

@@ -17,7 +17,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from caretaker.domain.disruption import Claim, admit, maintenance_claimant
+from caretaker.domain.ceph.osd_placement import NodeOsds
+from caretaker.domain.ceph.topology import PoolPlacement, Topology
+from caretaker.domain.common.reasons import Note
+from caretaker.domain.disruption.ledger import Claim, admit, maintenance_claimant
 from caretaker.domain.maintenance.actions import (
     AcquireLease,
     Action,
@@ -50,9 +53,6 @@ from caretaker.domain.maintenance.world import (
     PodView,
     World,
 )
-from caretaker.domain.osd_placement import NodeOsds
-from caretaker.domain.reasons import Note
-from caretaker.domain.topology import PoolPlacement, Topology
 
 IDENTITY = "ops/nightly"
 OTHER = "ops/someone-else"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from caretaker.domain.ceph_gates import health_gate, osds_up, pgs_healthy
+from caretaker.domain.ceph.gates import health_gate, osds_up, pgs_healthy
 from caretaker.domain.maintenance.spec import DEFAULT_HEALTHY_PG_STATES
 
 

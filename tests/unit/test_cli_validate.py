@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 
-from caretaker.cli import main
-from caretaker.tooling import crds, validate
-from caretaker.tooling.manifests import SUFFIXES, parse_documents
-from caretaker.tooling.promql_check import NOT_FOUND, find_promtool
-from caretaker.tooling.schema_check import schema_errors
+from caretaker.cli.main import main
+from caretaker.cli.validate import crds
+from caretaker.cli.validate import documents as validate
+from caretaker.cli.validate.manifests import SUFFIXES, parse_documents
+from caretaker.cli.validate.promql_check import NOT_FOUND, find_promtool
+from caretaker.cli.validate.schema_check import schema_errors
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "tests" / "data" / "bad-manifests"

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from caretaker.domain.conditions import FALSE, TRUE, Condition, kstatus, merge_conditions
+from caretaker.domain.common.conditions import FALSE, TRUE, Condition, kstatus, merge_conditions
 
 T1 = datetime(2026, 5, 4, 10, 0, 0, tzinfo=UTC)
 T2 = T1 + timedelta(minutes=5)

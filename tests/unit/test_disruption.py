@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from caretaker.domain.disruption import (
+from caretaker.domain.disruption.ledger import (
     Claim,
     ClaimKind,
     Observed,

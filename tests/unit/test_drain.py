@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from caretaker.domain.drain import (
+from caretaker.domain.common.validation import SpecReader
+from caretaker.domain.drain.rules import (
     DrainPlan,
     DrainSpec,
     PodView,
@@ -15,7 +16,6 @@ from caretaker.domain.drain import (
     plan_drain,
     read_drain_options,
 )
-from caretaker.domain.validation import SpecReader
 
 NOW = datetime(2026, 12, 1, 22, 0, tzinfo=UTC)
 

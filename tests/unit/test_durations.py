@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from caretaker.domain.durations import (
+from caretaker.domain.common.durations import (
     MAX_DURATION,
     DurationError,
     format_duration,

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from caretaker.clients.kube_api import KubeApiError, StatusCause
-from caretaker.clients.kube_eviction import (
+from caretaker.clients.kube.api import KubeApiError, StatusCause
+from caretaker.clients.kube.eviction import (
     POLICY_V1,
     POLICY_V1BETA1,
     EvictionUnsupportedError,

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from caretaker.domain.disruption import Claim, Observed, admit
+from caretaker.domain.common.reasons import Note
+from caretaker.domain.disruption.ledger import Claim, Observed, admit
 from caretaker.domain.health.actions import (
     Drain,
     MarkIn,
@@ -52,7 +53,6 @@ from caretaker.domain.health.world import (
     QueryOutcome,
     Sample,
 )
-from caretaker.domain.reasons import Note
 
 T0 = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
 POLICY = PolicyRef("ceph", "osd-health", "0b5e-uid")

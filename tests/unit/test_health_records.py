@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_health_harness import POLICY, read
 
-from caretaker.domain.disruption import Claim, ClaimKind
+from caretaker.domain.disruption.ledger import Claim, ClaimKind
 from caretaker.domain.health.actions import Flag, LadderStep, RestartOsd, SetFlag
 from caretaker.domain.health.keys import episode_id, idempotency_key
 from caretaker.domain.health.ledger import marked_out_by_caretaker

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_health_harness import RECEIVERS
 
-from caretaker.domain.drain import DrainSpec
+from caretaker.domain.drain.rules import DrainSpec
 from caretaker.domain.health.actions import (
     Cordon,
     Drain,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from caretaker.domain.labels import label_key_problem, label_value_problem, matches_labels
+from caretaker.domain.common.labels import label_key_problem, label_value_problem, matches_labels
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,8 @@ from maintenance_worlds import (
     status_roundtrip,
 )
 
-from caretaker.domain.disruption import Claim, ClaimKind, admit
+from caretaker.domain.common.reasons import WARNING
+from caretaker.domain.disruption.ledger import Claim, ClaimKind, admit
 from caretaker.domain.maintenance.actions import (
     AcquireLease,
     ClaimDomain,
@@ -33,7 +34,6 @@ from caretaker.domain.maintenance.actions import (
 )
 from caretaker.domain.maintenance.status import NodePhase, NooutState
 from caretaker.domain.maintenance.world import GateResult, OkToStopView, PodView
-from caretaker.domain.reasons import WARNING
 
 DISRUPTIVE = (AcquireLease, SetNoout, Cordon, EvictPods)
 LIFECYCLE_PHASES = ["Preflight", "Draining", "InMaintenance", "Restoring", "Completed"]

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from caretaker.domain.common.windows import AlwaysOpen, OneOffWindow, RecurringWindow
 from caretaker.domain.maintenance.spec import (
     DEFAULT_HEALTHY_PG_STATES,
     CephSpec,
@@ -20,7 +21,6 @@ from caretaker.domain.maintenance.spec import (
     PromqlGate,
     read_maintenance_spec,
 )
-from caretaker.domain.windows import AlwaysOpen, OneOffWindow, RecurringWindow
 
 NODES = {"nodes": ["a"]}
 SCHED = {"schedule": "0 2 * * 6", "duration": "4h"}

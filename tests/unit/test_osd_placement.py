@@ -1,11 +1,11 @@
-"""Which node carries which OSD (caretaker.domain.osd_placement): never diskless by mistake."""
+"""Which node carries which OSD (caretaker.domain.ceph.osd_placement): never diskless by mistake."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from caretaker.domain.osd_placement import (
+from caretaker.domain.ceph.osd_placement import (
     NodeOsds,
     OsdEvidence,
     OsdPod,

@@ -22,8 +22,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from caretaker import cli, setting_types
-from caretaker.settings import (
+from caretaker.cli import main as cli
+from caretaker.settings import parsing as setting_types
+from caretaker.settings.flags import (
     ENV_SETTINGS,
     ENV_VARIABLES,
     Settings,
@@ -315,12 +316,12 @@ def test_plan_reports_through_its_own_usage() -> None:
 
 
 def test_caretaker_run_exits_2_before_starting(monkeypatch: pytest.MonkeyPatch) -> None:
-    import caretaker.runtime  # noqa: PLC0415
+    import caretaker.app.runtime  # noqa: PLC0415
 
     def must_not_run(settings: Settings) -> int:
         raise AssertionError(f"the operator started with {settings}")
 
-    monkeypatch.setattr(caretaker.runtime, "run_operator", must_not_run)
+    monkeypatch.setattr(caretaker.app.runtime, "run_operator", must_not_run)
     monkeypatch.setenv("CARETAKER_METRICS_PORT", SERVICE_LINK)
     with pytest.raises(SystemExit) as exited:
         cli.main(["run", "--all-namespaces"])
@@ -330,7 +331,7 @@ def test_caretaker_run_exits_2_before_starting(monkeypatch: pytest.MonkeyPatch) 
 def test_the_process_prints_no_traceback() -> None:
     """Nothing reads the environment at import: the real command, as the pod runs it."""
     env = {"CARETAKER_METRICS_PORT": SERVICE_LINK, "PATH": "/usr/bin:/bin"}
-    code = "import sys; from caretaker.cli import main; sys.exit(main())"
+    code = "import sys; from caretaker.cli.main import main; sys.exit(main())"
     done = subprocess.run(
         [sys.executable, "-c", code, "run", "--all-namespaces"],
         env=env,

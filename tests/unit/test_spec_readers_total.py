@@ -16,10 +16,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from caretaker.cli.validate import crds
+from caretaker.domain.common.validation import FieldError
 from caretaker.domain.health.spec import read_health_policy_spec
 from caretaker.domain.maintenance.spec import read_maintenance_spec
-from caretaker.domain.validation import FieldError
-from caretaker.tooling import crds
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 READERS: dict[str, Callable[[Mapping[str, Any]], tuple[object, list[FieldError]]]] = {

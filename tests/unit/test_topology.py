@@ -1,11 +1,11 @@
-"""Failure domains from the CRUSH map and the pools' rules (caretaker.domain.topology)."""
+"""Failure domains from the CRUSH map and the pools' rules (caretaker.domain.ceph.topology)."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from caretaker.domain.topology import (
+from caretaker.domain.ceph.topology import (
     REFUSED,
     PoolPlacement,
     Topology,

@@ -11,7 +11,7 @@ from croniter import croniter
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from caretaker.domain.windows import (
+from caretaker.domain.common.windows import (
     AlwaysOpen,
     OneOffWindow,
     RecurringWindow,

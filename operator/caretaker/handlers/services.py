@@ -8,7 +8,7 @@ from typing import Any
 from kubernetes.client import ApiClient
 
 from caretaker.clients.ceph.base import CephClient
-from caretaker.settings import Settings
+from caretaker.settings.flags import Settings
 
 
 @dataclass

@@ -9,12 +9,12 @@ from typing import Any
 
 import kopf
 
-from caretaker.clients.kube_custom import CustomRef, get_custom
-from caretaker.handlers.health_bookkeeping import forget_policy
-from caretaker.handlers.health_claims import sweep_claims
-from caretaker.handlers.health_executor import health_round, open_loop
-from caretaker.handlers.health_finalizer import resolve_on_delete
-from caretaker.handlers.maintenance_executor import FAST_REQUEUE_SECONDS, reconcile_once
+from caretaker.clients.kube.custom import CustomRef, get_custom
+from caretaker.handlers.health.bookkeeping import forget_policy
+from caretaker.handlers.health.claims import sweep_claims
+from caretaker.handlers.health.executor import health_round, open_loop
+from caretaker.handlers.health.finalizer import resolve_on_delete
+from caretaker.handlers.maintenance.executor import FAST_REQUEUE_SECONDS, reconcile_once
 from caretaker.handlers.services import Services
 from caretaker.metrics import forget_maintenance, reconcile_timer
 

@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 
 class CephSettings(Protocol):
-    """The operator settings this module reads (caretaker.settings.Settings has them)."""
+    """The operator settings this module reads (caretaker.settings.flags.Settings has them)."""
 
     @property
     def ceph_conf(self) -> Path | None: ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from caretaker.clients.prometheus.client import PrometheusClient
 from caretaker.clients.prometheus.settings import PrometheusSettings
-from caretaker.settings import Settings
+from caretaker.settings.flags import Settings
 
 
 def prometheus_settings_from(settings: Settings) -> PrometheusSettings:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
-from caretaker.domain.drain import DrainSpec
+from caretaker.domain.drain.rules import DrainSpec
 from caretaker.domain.health.refs import SecretKeyRef
 from caretaker.domain.health.targets import Target, TargetKind, TargetMapping
 

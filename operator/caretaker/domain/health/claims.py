@@ -1,4 +1,5 @@
-"""HealthPolicy steps in the cluster-wide disruption ledger (``caretaker.domain.disruption``).
+"""HealthPolicy steps in the cluster-wide disruption ledger
+(``caretaker.domain.disruption.ledger``).
 
 A step that stops or moves data of a failure domain claims it before it runs: restarting an OSD
 that is up, marking an OSD out, draining a node that carries OSDs, a NoExecute taint on one.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from caretaker.domain.disruption import (
+from caretaker.domain.disruption.ledger import (
     Claim,
     ClaimKind,
     Observed,

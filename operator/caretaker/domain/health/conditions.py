@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from caretaker.domain.conditions import FALSE, TRUE, Condition
+from caretaker.domain.common.conditions import FALSE, TRUE, Condition
+from caretaker.domain.common.validation import FieldError
 from caretaker.domain.health.reasons import HealthReason
 from caretaker.domain.health.status import HealthPolicyStatus, RuleStatus
 from caretaker.domain.health.world import QueryFailure
-from caretaker.domain.validation import FieldError
 
 MAX_SHOWN = 5
 

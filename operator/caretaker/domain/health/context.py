@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from caretaker.domain.disruption import Claim
+from caretaker.domain.disruption.ledger import Claim
 from caretaker.domain.health.keys import PolicyRef, episode_id, idempotency_key, record_name
 from caretaker.domain.health.records import RemediationView
 from caretaker.domain.health.spec import HealthPolicySpec, RuleSpec

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from caretaker.domain.drain import BLOCKED_RETRY
-from caretaker.domain.durations import format_duration
+from caretaker.domain.common.durations import format_duration
+from caretaker.domain.common.reasons import WARNING, Note
+from caretaker.domain.drain.rules import BLOCKED_RETRY
 from caretaker.domain.health.actions import Drain, LadderStep
 from caretaker.domain.health.context import EvalContext
 from caretaker.domain.health.outputs import Outputs, PlannedAction
@@ -21,7 +22,6 @@ from caretaker.domain.health.records import RemediationView
 from caretaker.domain.health.spec import RuleSpec
 from caretaker.domain.health.status import Result, StepRun, TargetStatus
 from caretaker.domain.health.text import summary
-from caretaker.domain.reasons import WARNING, Note
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from caretaker.domain.durations import format_duration
+from caretaker.domain.common.durations import format_duration
+from caretaker.domain.common.reasons import NORMAL, WARNING, Note
 from caretaker.domain.health.conditions import invalid_spec_conditions, policy_conditions
 from caretaker.domain.health.context import EvalContext
 from caretaker.domain.health.outputs import Evaluation, Outputs
@@ -24,7 +25,6 @@ from caretaker.domain.health.spec import HealthPolicySpec
 from caretaker.domain.health.status import IN_FLIGHT, HealthPolicyStatus, Result, RuleStatus
 from caretaker.domain.health.targets import TargetKind
 from caretaker.domain.health.world import HealthWorld, QueryFailed, QueryFailure
-from caretaker.domain.reasons import NORMAL, WARNING, Note
 
 
 @dataclass(frozen=True)

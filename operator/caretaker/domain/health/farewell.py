@@ -18,8 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from caretaker.domain.conditions import TRUE, Condition
-from caretaker.domain.durations import format_duration
+from caretaker.domain.common.conditions import TRUE, Condition
+from caretaker.domain.common.durations import format_duration
+from caretaker.domain.common.reasons import NORMAL, WARNING, Note
 from caretaker.domain.health.context import EvalContext
 from caretaker.domain.health.delivery import retry_delay
 from caretaker.domain.health.keys import PolicyRef
@@ -30,7 +31,6 @@ from caretaker.domain.health.records import RemediationView
 from caretaker.domain.health.spec import HealthPolicySpec
 from caretaker.domain.health.status import Result
 from caretaker.domain.health.world import MaintenanceCover
-from caretaker.domain.reasons import NORMAL, WARNING, Note
 
 LEAVE_OPEN_ANNOTATION = "caretaker.dev/leave-incidents-open"
 RESOLVE_DEADLINE = timedelta(hours=1)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from caretaker.domain.disruption import Claim
-from caretaker.domain.durations import format_duration
+from caretaker.domain.common.durations import format_duration
+from caretaker.domain.common.reasons import NORMAL, WARNING, Note
+from caretaker.domain.disruption.ledger import Claim
 from caretaker.domain.health.actions import LadderStep, Notify, describe, target_problem
 from caretaker.domain.health.claims import claim_for
 from caretaker.domain.health.context import EvalContext
@@ -33,7 +34,6 @@ from caretaker.domain.health.safety import Budget, Held, ceph_says_up, disruptiv
 from caretaker.domain.health.spec import RuleSpec
 from caretaker.domain.health.status import IN_FLIGHT, Hold, Result, StepRun, TargetStatus
 from caretaker.domain.health.text import summary
-from caretaker.domain.reasons import NORMAL, WARNING, Note
 
 
 @dataclass(frozen=True)

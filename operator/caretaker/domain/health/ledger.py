@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from caretaker.domain.disruption import Claim, ClaimKind
+from caretaker.domain.disruption.ledger import Claim, ClaimKind
 from caretaker.domain.health.records import RemediationView
 from caretaker.domain.health.status import Result
 from caretaker.domain.health.targets import target_from_key

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from caretaker.domain.common.validation import SpecReader
 from caretaker.domain.health.actions import Severity
 from caretaker.domain.health.refs import SecretKeyRef, optional_key_ref, read_url
-from caretaker.domain.validation import SpecReader
 
 _RECEIVER_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 PAGERDUTY_SEVERITY = {

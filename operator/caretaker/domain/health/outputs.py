@@ -16,8 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from caretaker.domain.conditions import Condition
-from caretaker.domain.disruption import Claim
+from caretaker.domain.common.conditions import Condition
+from caretaker.domain.common.reasons import Note
+from caretaker.domain.disruption.ledger import Claim
 from caretaker.domain.health.actions import Action, Severity, Verify
 from caretaker.domain.health.delivery import Delivery
 from caretaker.domain.health.notify_spec import Receiver
@@ -25,7 +26,6 @@ from caretaker.domain.health.record_updates import RecordUpdate
 from caretaker.domain.health.records import RemediationRecord
 from caretaker.domain.health.status import HealthPolicyStatus, Result
 from caretaker.domain.health.targets import Target
-from caretaker.domain.reasons import Note
 
 
 class NotificationEvent(StrEnum):

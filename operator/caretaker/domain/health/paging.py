@@ -21,7 +21,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from caretaker.domain.conditions import FALSE, TRUE, Condition
+from caretaker.domain.common.conditions import FALSE, TRUE, Condition
+from caretaker.domain.common.reasons import NORMAL, WARNING, Note
 from caretaker.domain.health.actions import Severity
 from caretaker.domain.health.context import EvalContext
 from caretaker.domain.health.delivery import Delivery, delivery_patch, resolve_patch, retry_delay
@@ -35,7 +36,6 @@ from caretaker.domain.health.spec import RuleSpec
 from caretaker.domain.health.status import HealthPolicyStatus, Result, TargetStatus, stamp
 from caretaker.domain.health.targets import target_from_key
 from caretaker.domain.health.text import details, summary
-from caretaker.domain.reasons import NORMAL, WARNING, Note
 
 RECEIVERS = "receivers"  # spec.parameters of a notify step's record: who gets the trigger
 DEDUP_KEY = "dedupKey"  # ... and the incident's dedup_key

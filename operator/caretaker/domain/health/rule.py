@@ -12,7 +12,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from caretaker.domain.durations import format_duration
+from caretaker.domain.common.durations import format_duration
+from caretaker.domain.common.reasons import NORMAL, WARNING, Note
 from caretaker.domain.health.context import EvalContext
 from caretaker.domain.health.ladder import Climb, climb
 from caretaker.domain.health.outputs import Outputs
@@ -26,7 +27,6 @@ from caretaker.domain.health.targets import Target, series_name, target_of
 from caretaker.domain.health.text import summary
 from caretaker.domain.health.verify import finish_on_clear, sync_steps
 from caretaker.domain.health.world import QueryFailed, QueryFailure, QueryOutcome, Sample
-from caretaker.domain.reasons import NORMAL, WARNING, Note
 
 MAX_TARGETS = 300  # per rule: the status must stay far below etcd's object size limit
 

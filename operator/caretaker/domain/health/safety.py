@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from caretaker.domain.disruption import Claim, ClaimKind, policy_claimant
+from caretaker.domain.disruption.ledger import Claim, ClaimKind, policy_claimant
 from caretaker.domain.health.actions import LadderStep, MarkOut, needs_ok_to_stop
 from caretaker.domain.health.brakes import out_brake
 from caretaker.domain.health.claims import claim_for, domain_busy

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from caretaker.domain.common.validation import FieldError, SpecReader
 from caretaker.domain.health.actions import LadderStep, Notify, Severity, mapping_problem
 from caretaker.domain.health.notify_spec import NotificationsSpec, read_notifications
 from caretaker.domain.health.presets import PRESETS, RulePreset
 from caretaker.domain.health.refs import PrometheusSpec, read_prometheus
 from caretaker.domain.health.steps import LadderContext, read_ladder
 from caretaker.domain.health.targets import MAPPED_KINDS, TargetKind, TargetMapping
-from caretaker.domain.validation import FieldError, SpecReader
 
 _RULE_NAME = re.compile(r"^[A-Za-z]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$")  # also a label value
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")

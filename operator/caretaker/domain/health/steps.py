@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from caretaker.domain.drain import read_drain_options
+from caretaker.domain.common.validation import SpecReader
+from caretaker.domain.drain.rules import read_drain_options
 from caretaker.domain.health.actions import (
     ACTION_KINDS,
     DEFAULT_VERIFY,
@@ -34,7 +35,6 @@ from caretaker.domain.health.actions import (
 )
 from caretaker.domain.health.notify_spec import NotificationsSpec, read_webhook_target
 from caretaker.domain.health.targets import TargetMapping
-from caretaker.domain.validation import SpecReader
 
 _TAINT_KEY = re.compile(
     r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from caretaker.domain.durations import format_duration
+from caretaker.domain.common.durations import format_duration
+from caretaker.domain.common.reasons import NORMAL, WARNING, Note
 from caretaker.domain.health.actions import LadderStep, VerifyCondition
 from caretaker.domain.health.context import RESULT_TIMEOUT, EvalContext
 from caretaker.domain.health.draining import DrainingStep, keep_draining
@@ -18,7 +19,6 @@ from caretaker.domain.health.spec import RuleSpec
 from caretaker.domain.health.status import IN_FLIGHT, Result, StepRun, TargetStatus
 from caretaker.domain.health.targets import Target
 from caretaker.domain.health.world import CephReadings
-from caretaker.domain.reasons import NORMAL, WARNING, Note
 
 
 def verification_state(

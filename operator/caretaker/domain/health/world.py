@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from caretaker.domain.disruption import Claim
+from caretaker.domain.common.validation import FieldError
+from caretaker.domain.disruption.ledger import Claim
 from caretaker.domain.health.brakes import OutBrakes
 from caretaker.domain.health.keys import PolicyRef
 from caretaker.domain.health.records import RemediationView
 from caretaker.domain.health.spec import HealthPolicySpec
 from caretaker.domain.health.status import HealthPolicyStatus
 from caretaker.domain.health.targets import Target
-from caretaker.domain.validation import FieldError
 
 HEALTH_OK = "HEALTH_OK"
 HEALTH_WARN = "HEALTH_WARN"

@@ -3,11 +3,11 @@ released once the node is back (or rolled back)."""
 
 from __future__ import annotations
 
-from caretaker.domain.disruption import Claim, ClaimKind, admit
+from caretaker.domain.common.reasons import Note
+from caretaker.domain.disruption.ledger import Claim, ClaimKind, admit
 from caretaker.domain.maintenance.actions import ClaimDomain, ReleaseClaim
 from caretaker.domain.maintenance.context import NodeContext, NodeStep, wait
 from caretaker.domain.maintenance.status import NodeRecord
-from caretaker.domain.reasons import Note
 
 
 def claim_domain(record: NodeRecord, ctx: NodeContext) -> NodeStep | None:

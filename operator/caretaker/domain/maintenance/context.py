@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from caretaker.domain.disruption import Claim, find, maintenance_claimant
+from caretaker.domain.common.reasons import Note
+from caretaker.domain.disruption.ledger import Claim, find, maintenance_claimant
 from caretaker.domain.maintenance.actions import Action
 from caretaker.domain.maintenance.spec import MaintenanceSpec
 from caretaker.domain.maintenance.status import NodeRecord
 from caretaker.domain.maintenance.world import World
-from caretaker.domain.reasons import Note
 
 
 @dataclass(frozen=True)

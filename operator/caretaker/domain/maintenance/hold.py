@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from caretaker.domain import ceph_gates
-from caretaker.domain.durations import format_duration
+from caretaker.domain.ceph import gates as ceph_gates
+from caretaker.domain.common.durations import format_duration
 from caretaker.domain.maintenance.context import NodeContext
 from caretaker.domain.maintenance.spec import HoldMode
 from caretaker.domain.maintenance.status import NodeRecord

@@ -9,6 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
+from caretaker.domain.ceph.topology import REFUSED
+from caretaker.domain.common.reasons import NORMAL, WARNING, Note, Reason
+from caretaker.domain.common.windows import (
+    AlwaysOpen,
+    can_start,
+)
 from caretaker.domain.maintenance.actions import Action
 from caretaker.domain.maintenance.context import NodeContext
 from caretaker.domain.maintenance.node import advance, rolling_back
@@ -27,12 +33,6 @@ from caretaker.domain.maintenance.summary import (
     window_message,
 )
 from caretaker.domain.maintenance.world import World
-from caretaker.domain.reasons import NORMAL, WARNING, Note, Reason
-from caretaker.domain.topology import REFUSED
-from caretaker.domain.windows import (
-    AlwaysOpen,
-    can_start,
-)
 
 
 @dataclass(frozen=True)

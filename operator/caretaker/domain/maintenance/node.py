@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from caretaker.domain import ceph_gates
-from caretaker.domain.drain import describe_drain, plan_drain
-from caretaker.domain.durations import format_duration
+from caretaker.domain.ceph import gates as ceph_gates
+from caretaker.domain.common.durations import format_duration
+from caretaker.domain.common.reasons import NORMAL, WARNING, Note, Reason
+from caretaker.domain.drain.rules import describe_drain, plan_drain
 from caretaker.domain.maintenance.actions import (
     AcquireLease,
     Cordon,
@@ -33,7 +34,6 @@ from caretaker.domain.maintenance.noout import (
 from caretaker.domain.maintenance.spec import HoldMode
 from caretaker.domain.maintenance.status import NodePhase, NodeRecord, NooutState
 from caretaker.domain.maintenance.world import CephView
-from caretaker.domain.reasons import NORMAL, WARNING, Note, Reason
 
 
 def preflight(record: NodeRecord, ctx: NodeContext) -> NodeStep:

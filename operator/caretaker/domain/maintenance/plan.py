@@ -14,15 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from caretaker.domain import ceph_gates
-from caretaker.domain.durations import format_duration
-from caretaker.domain.maintenance.actions import AcquireLease
-from caretaker.domain.maintenance.context import NodeContext
-from caretaker.domain.maintenance.machine import next_step, targets
-from caretaker.domain.maintenance.spec import MaintenanceSpec
-from caretaker.domain.maintenance.status import ACTIVE_PHASES
-from caretaker.domain.maintenance.world import CephView, World
-from caretaker.domain.windows import (
+from caretaker.domain.ceph import gates as ceph_gates
+from caretaker.domain.common.durations import format_duration
+from caretaker.domain.common.windows import (
     AlwaysOpen,
     OneOffWindow,
     RecurringWindow,
@@ -30,6 +24,12 @@ from caretaker.domain.windows import (
     next_opportunity,
     window_state,
 )
+from caretaker.domain.maintenance.actions import AcquireLease
+from caretaker.domain.maintenance.context import NodeContext
+from caretaker.domain.maintenance.machine import next_step, targets
+from caretaker.domain.maintenance.spec import MaintenanceSpec
+from caretaker.domain.maintenance.status import ACTIVE_PHASES
+from caretaker.domain.maintenance.world import CephView, World
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from caretaker.domain.conditions import merge_conditions
+from caretaker.domain.common.conditions import merge_conditions
+from caretaker.domain.common.reasons import Reason
 from caretaker.domain.maintenance.machine import Step
 from caretaker.domain.maintenance.status import (
     ACTIVE_PHASES,
@@ -15,7 +16,6 @@ from caretaker.domain.maintenance.status import (
     NodePhase,
     status_to_dict,
 )
-from caretaker.domain.reasons import Reason
 
 
 def render_status(

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, croniter
 
-from caretaker.domain.drain import DrainSpec, read_drain_options
-from caretaker.domain.validation import FieldError, SpecReader
-from caretaker.domain.windows import AlwaysOpen, OneOffWindow, RecurringWindow, Window
+from caretaker.domain.common.validation import FieldError, SpecReader
+from caretaker.domain.common.windows import AlwaysOpen, OneOffWindow, RecurringWindow, Window
+from caretaker.domain.drain.rules import DrainSpec, read_drain_options
 
 DEFAULT_HEALTHY_PG_STATES = r"^active\+clean(\+scrubbing(\+deep)?)?$"
 LATEST_END = datetime.max.replace(tzinfo=UTC)

@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from caretaker.domain.timestamps import format_time, parse_time
+from caretaker.domain.common.timestamps import format_time, parse_time
 
 
 class NodePhase(StrEnum):

@@ -6,14 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from caretaker.domain.conditions import Condition, kstatus
+from caretaker.domain.ceph.topology import REFUSED
+from caretaker.domain.common.conditions import Condition, kstatus
+from caretaker.domain.common.reasons import Reason
+from caretaker.domain.common.timestamps import format_time
+from caretaker.domain.common.windows import can_start, final_end, is_over, window_state
 from caretaker.domain.maintenance.spec import MaintenanceSpec
 from caretaker.domain.maintenance.status import ACTIVE_PHASES, MaintenanceStatus, NodePhase
 from caretaker.domain.maintenance.world import World
-from caretaker.domain.reasons import Reason
-from caretaker.domain.timestamps import format_time
-from caretaker.domain.topology import REFUSED
-from caretaker.domain.windows import can_start, final_end, is_over, window_state
 
 PHASE_PRIORITY = (
     (NodePhase.ROLLING_BACK, "Restoring"),

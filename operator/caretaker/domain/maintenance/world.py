@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from caretaker.domain.disruption import Claim
-from caretaker.domain.drain import PodView
+from caretaker.domain.ceph.osd_placement import NodeOsds
+from caretaker.domain.ceph.topology import NodeDomain, Topology, node_failure_domain, refusal
+from caretaker.domain.common.validation import FieldError
+from caretaker.domain.disruption.ledger import Claim
+from caretaker.domain.drain.rules import PodView
 from caretaker.domain.maintenance.spec import MaintenanceSpec
 from caretaker.domain.maintenance.status import MaintenanceStatus
-from caretaker.domain.osd_placement import NodeOsds
-from caretaker.domain.topology import NodeDomain, Topology, node_failure_domain, refusal
-from caretaker.domain.validation import FieldError
 
 CORDON_ANNOTATION = "caretaker.dev/cordoned-by"
 RELEASE_ANNOTATION = "caretaker.dev/release"

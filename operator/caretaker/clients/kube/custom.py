@@ -1,0 +1,61 @@
+"""Caretaker's own custom resources: read one, patch its status subresource."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from kubernetes.client import ApiClient
+
+from caretaker.clients.kube.api import MERGE_PATCH, JsonObject, KubeApiError, api_path, request_json
+
+GROUP = "caretaker.dev"
+VERSION = "v1alpha1"
+
+
+@dataclass(frozen=True)
+class CustomRef:
+    plural: str
+    namespace: str
+    name: str
+
+    @property
+    def path(self) -> str:
+        return api_path(
+            f"/apis/{GROUP}/{VERSION}/namespaces/{{}}/{self.plural}/{{}}", self.namespace, self.name
+        )
+
+
+def get_custom(api: ApiClient, ref: CustomRef) -> JsonObject | None:
+    """The object as the server has it now, or None when it is gone."""
+    try:
+        return request_json(api, "GET", ref.path)
+    except KubeApiError as error:
+        if error.not_found:
+            return None
+        raise
+
+
+class StatusWrite(Enum):
+    WRITTEN = "written"
+    GONE = "gone"  # the object was deleted
+    CONFLICT = "conflict"  # the object changed since it was read: nothing was written
+
+
+def patch_status(
+    api: ApiClient, ref: CustomRef, status: JsonObject, *, resource_version: str
+) -> StatusWrite:
+    """Merge-patches the status subresource, once per reconcile, if the object is still at
+    ``resource_version`` (the version the status was decided on; "" writes unconditionally)."""
+    body: JsonObject = {"status": status}
+    if resource_version:
+        body["metadata"] = {"resourceVersion": resource_version}
+    try:
+        request_json(api, "PATCH", ref.path + "/status", body=body, content_type=MERGE_PATCH)
+    except KubeApiError as error:
+        if error.not_found:
+            return StatusWrite.GONE
+        if error.conflict:
+            return StatusWrite.CONFLICT
+        raise
+    return StatusWrite.WRITTEN

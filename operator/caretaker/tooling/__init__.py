@@ -1,1 +1,0 @@
-"""Offline and read-only tools behind `caretaker validate` and `caretaker plan`."""
