@@ -126,7 +126,7 @@ def measure_cost(state: Path, series: int, evaluations: int) -> dict[str, list[f
         assert spec is not None, errors
         policy = PolicyRef("bench", "bench", "00000000-0000-4000-8000-000000000000")
         status, records = status_from_dict(None), {}
-        ceph = CephReadings(osds_total=series, osds_up=series, quorum_ok=True, health="HEALTH_OK")
+        ceph = CephReadings(health="HEALTH_OK", osds_total=series, osds_up=series, quorum=("a",))
         times: dict[str, list[float]] = {k: [] for k in ("q_wall", "q_cpu", "e_wall", "e_cpu")}
         now = datetime.now(UTC)
         for index in range(evaluations):

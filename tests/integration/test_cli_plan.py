@@ -122,7 +122,8 @@ def test_plan_reads_nodes_osds_and_gates_and_changes_nothing(
             "PromQL prometheus-missing",
             "Lease",
         ]
-        assert found["ok-to-stop"]["detail"].endswith("PGs stay active")
+        asked = ", ".join(f"osd.{i}" for i in osds)
+        assert found["ok-to-stop"]["detail"].startswith(f"ok to stop {asked} ("), found
         assert found["PromQL prometheus-missing"]["detail"] == "no series"
     assert [n["batch"] for n in result["nodes"]] == list(range(1, len(names) + 1))
     assert result["wouldStart"] == names[0]

@@ -17,6 +17,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from caretaker.domain.ceph.cluster import CephCluster, OkToStop
 from caretaker.domain.ceph.osd_placement import NodeOsds
 from caretaker.domain.ceph.topology import PoolPlacement, Topology
 from caretaker.domain.common.reasons import Note
@@ -45,11 +46,9 @@ from caretaker.domain.maintenance.status import (
     status_to_dict,
 )
 from caretaker.domain.maintenance.world import (
-    CephView,
     GateResult,
     LeaseView,
     NodeView,
-    OkToStopView,
     PodView,
     World,
 )
@@ -104,7 +103,7 @@ class Cluster:
         self.noout_buckets: dict[str, str] = {}
         self.extra_checks: dict[str, str] = {}
         self.health_override = ""
-        self.ok_to_stop: dict[str, OkToStopView] = {}
+        self.ok_to_stop: dict[str, OkToStop] = {}
         self.unmapped: dict[str, str] = {}  # node -> why its OSDs cannot be told
         self.gates: dict[str, tuple[GateResult, ...]] = {}
         self.leases: dict[str, str | None] = {}
@@ -165,6 +164,9 @@ class Cluster:
                 )
             ),
             ceph=self.ceph() if self.ceph_up else None,
+            ok_to_stop={
+                n: self.ok_to_stop.get(n, OkToStop(True, "safe to stop")) for n in self.nodes
+            },
             ceph_error="" if self.ceph_up else "timed out talking to the monitors",
             pods={n: tuple(f.pods) for n, f in self.nodes.items()},
             leases={n: LeaseView(h, False) for n, h in self.leases.items()},
@@ -178,7 +180,7 @@ class Cluster:
         recovering = self.recovered_at is not None and self.now < self.recovered_at
         return 32 * down if down else (16 if recovering else 0)
 
-    def ceph(self) -> CephView:
+    def ceph(self) -> CephCluster:
         checks = dict(self.extra_checks)
         if self.noout or self.noout_buckets:
             checks["OSD_FLAGS"] = f"{len(self.noout)} OSDs have the noout flag set"
@@ -196,7 +198,7 @@ class Cluster:
             ancestry={i: (("host", n), ("rack", self.nodes[n].domain)) for i, n in hosts.items()},
             pools=(PoolPlacement("rbd", "rack", frozenset(hosts)),),
         )
-        return CephView(
+        return CephCluster(
             health=self.health_override or ("HEALTH_WARN" if checks else "HEALTH_OK"),
             health_checks=checks,
             osd_up=dict(self.osd_up),
@@ -209,9 +211,6 @@ class Cluster:
             noout_osds=frozenset(self.noout),
             noout_buckets=frozenset(self.noout_buckets),
             pg_states=states,
-            ok_to_stop={
-                n: self.ok_to_stop.get(n, OkToStopView(True, "safe to stop")) for n in self.nodes
-            },
         )
 
     # -- acting -----------------------------------------------------------------------

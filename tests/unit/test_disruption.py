@@ -100,6 +100,8 @@ def test_policy_claims_end_on_observation() -> None:
 
 
 def test_policy_steps_claim_what_they_take_down() -> None:
+    from caretaker.domain.ceph.osd_placement import NodeOsds  # noqa: PLC0415
+    from caretaker.domain.ceph.topology import Topology  # noqa: PLC0415
     from caretaker.domain.health.actions import Drain, MarkOut, RestartOsd  # noqa: PLC0415
     from caretaker.domain.health.claims import claim_for  # noqa: PLC0415
     from caretaker.domain.health.keys import PolicyRef  # noqa: PLC0415
@@ -107,14 +109,21 @@ def test_policy_steps_claim_what_they_take_down() -> None:
     from caretaker.domain.health.world import CephReadings  # noqa: PLC0415
 
     ceph = CephReadings(
+        health="HEALTH_WARN",
         osds_total=3,
         osds_up=2,
-        quorum_ok=True,
-        health="HEALTH_WARN",
+        quorum=("a",),
         osd_up={0: True, 1: False, 2: True},
         osd_up_from={0: 40, 1: 12, 2: 41},
-        osd_domain={0: "host/a", 1: "host/b"},
-        osd_node={0: "a", 1: "b", 2: "c"},
+        # osd.2 is in no CRUSH bucket: its failure domain cannot be told
+        topology=Topology(ancestry={0: (("host", "host/a"),), 1: (("host", "host/b"),)}),
+        node_osds={
+            "a": NodeOsds((0,)),
+            "b": NodeOsds((1,)),
+            "c": NodeOsds((2,)),
+            "diskless": NodeOsds(()),
+            "fqdn": NodeOsds((), "cannot tell which OSDs it carries: osd.1 matches nodes b, fqdn"),
+        },
     )
     policy = PolicyRef("ops", "osd-health", "uid")
     up, down, lost = (Target(TargetKind.OSD, f"osd.{i}") for i in range(3))
@@ -130,6 +139,11 @@ def test_policy_steps_claim_what_they_take_down() -> None:
         "healthpolicy/ops/osd-health/node/a", "host/a", (0,), ClaimKind.NODE, node="a"
     )
     assert claim_for(Drain(), Target(TargetKind.NODE, "diskless"), ceph, policy) is None
+    # the Maintenance's rules: a node whose OSDs cannot be told is refused, never diskless
+    refused = str(claim_for(Drain(), Target(TargetKind.NODE, "fqdn"), ceph, policy))
+    assert refused.startswith("not touching node fqdn: cannot tell which OSDs it carries")
+    unread = claim_for(Drain(), Target(TargetKind.NODE, "elsewhere"), ceph, policy)
+    assert unread == "which OSDs node elsewhere carries was not read"
 
 
 def test_a_policy_claim_names_its_target() -> None:

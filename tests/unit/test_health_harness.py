@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from caretaker.domain.ceph.osd_placement import NodeOsds
+from caretaker.domain.ceph.topology import Topology
 from caretaker.domain.common.reasons import Note
 from caretaker.domain.disruption.ledger import Claim, Observed, admit
 from caretaker.domain.health.actions import (
@@ -155,17 +157,21 @@ class Fleet:
     def ceph(self) -> CephReadings | None:
         if not self.ceph_readable:
             return None
+        hosts = {i: self.host(i) for i in self.osd_up}
         return CephReadings(
+            health=self.health,
             osds_total=len(self.osd_up),
             osds_up=sum(self.osd_up.values()),
-            quorum_ok=self.quorum_ok,
-            health=self.health,
+            quorum=("a", "b", "c") if self.quorum_ok else (),
             osds_out_by_caretaker=frozenset(self.out_by_us),
             osd_up=dict(self.osd_up),
             osd_in=dict(self.osd_in),
             osd_up_from={i: self.up_from.get(i, 1) for i in self.osd_up},
-            osd_domain={i: f"host/{self.host(i)}" for i in self.osd_up},
-            osd_node={i: self.host(i) for i in self.osd_up},
+            topology=Topology(ancestry={i: (("host", f"host/{h}"),) for i, h in hosts.items()}),
+            node_osds={
+                h: NodeOsds(tuple(i for i in sorted(hosts) if hosts[i] == h))
+                for h in set(hosts.values())
+            },
             cluster_flags=frozenset(self.cluster_flags),
         )
 

@@ -36,14 +36,14 @@ def hold_of(fleet: Fleet, osd: int) -> str:
 
 
 def readings(**changes: Any) -> CephReadings:
-    return replace(CephReadings(osds_total=4, osds_up=4, quorum_ok=True, health="x"), **changes)
+    return replace(CephReadings(health="x", osds_total=4, osds_up=4, quorum=("a",)), **changes)
 
 
 @pytest.mark.parametrize(
     ("ceph", "error", "expected"),
     [
         (None, "timeout", "Ceph cannot be read: timeout"),
-        (readings(quorum_ok=False, health=HEALTH_ERR), "", "monitor quorum is lost"),
+        (readings(quorum=(), health=HEALTH_ERR), "", "monitor quorum is lost"),
         (readings(health=HEALTH_ERR), "", "Ceph reports HEALTH_ERR"),
         (readings(health=HEALTH_WARN), "", ""),
         (
@@ -53,7 +53,7 @@ def readings(**changes: Any) -> CephReadings:
         ),
         (readings(mons=5, quorum=("a", "b", "c", "d")), "", ""),  # one more loss leaves 3 of 5
         (readings(mons=3, quorum=("a", "b", "c")), "", ""),
-        (readings(pgs_inactive=4), "", "4 PGs are inactive"),
+        (readings(pg_states={"peering": 4, "active+clean": 60}), "", "4 PGs are inactive"),
     ],
 )
 def test_circuit_reason(ceph: CephReadings | None, error: str, expected: str) -> None:

@@ -152,10 +152,10 @@ def test_target_problems() -> None:
 
 def readings(**changes: Any) -> CephReadings:
     base = CephReadings(
+        health="HEALTH_WARN",
         osds_total=3,
         osds_up=2,
-        quorum_ok=True,
-        health="HEALTH_WARN",
+        quorum=("a",),
         osd_up={1: True, 2: False},
         osd_in={1: True, 2: False},
     )

@@ -19,6 +19,7 @@ from maintenance_worlds import (
     status_roundtrip,
 )
 
+from caretaker.domain.ceph.cluster import OkToStop
 from caretaker.domain.common.reasons import WARNING
 from caretaker.domain.disruption.ledger import Claim, ClaimKind, admit
 from caretaker.domain.maintenance.actions import (
@@ -33,7 +34,7 @@ from caretaker.domain.maintenance.actions import (
     UnsetNoout,
 )
 from caretaker.domain.maintenance.status import NodePhase, NooutState
-from caretaker.domain.maintenance.world import GateResult, OkToStopView, PodView
+from caretaker.domain.maintenance.world import GateResult, PodView
 
 DISRUPTIVE = (AcquireLease, SetNoout, Cordon, EvictPods)
 LIFECYCLE_PHASES = ["Preflight", "Draining", "InMaintenance", "Restoring", "Completed"]
@@ -250,7 +251,7 @@ def test_a_node_whose_osds_cannot_be_told_is_refused_never_diskless() -> None:
     ("setup", "cause"),
     [
         (lambda c: c.extra_checks.update(MON_CLOCK_SKEW="clock skew"), "MON_CLOCK_SKEW"),
-        (lambda c: c.ok_to_stop.update(a=OkToStopView(False, "2 PGs would be inactive")), "2 PGs"),
+        (lambda c: c.ok_to_stop.update(a=OkToStop(False, "2 PGs would be inactive")), "2 PGs"),
         (lambda c: c.gates.update(a=(GateResult("quiet", False, "3 alerts firing"),)), "quiet"),
         (lambda c: c.leases.update(a=OTHER), f"held by {OTHER}"),
         (lambda c: c.osd_up.update({0: False}), "PG_DEGRADED"),

@@ -8,6 +8,7 @@ from typing import Any
 
 from maintenance_worlds import IDENTITY, OTHER, T0, Cluster
 
+from caretaker.domain.ceph.cluster import OkToStop
 from caretaker.domain.maintenance.plan import (
     MaintenancePlan,
     batches,
@@ -15,7 +16,7 @@ from caretaker.domain.maintenance.plan import (
     window_plan,
 )
 from caretaker.domain.maintenance.spec import read_maintenance_spec
-from caretaker.domain.maintenance.world import GateResult, OkToStopView
+from caretaker.domain.maintenance.world import GateResult
 
 THREE = {"a": (0,), "b": (1,), "c": (2, 3)}
 
@@ -61,7 +62,7 @@ def test_everything_holds_and_the_first_node_would_start() -> None:
 def test_gates_that_do_not_hold_are_shown_per_node() -> None:
     spec = {"nodes": ["a", "b", "c"], "gates": {"promql": [{"name": "calm", "expr": "ALERTS"}]}}
     cluster = Cluster(spec, THREE)
-    cluster.ok_to_stop["b"] = OkToStopView(False, "3 PGs would become inactive")
+    cluster.ok_to_stop["b"] = OkToStop(False, "3 PGs would become inactive")
     cluster.leases["c"] = OTHER
     cluster.gates = dict.fromkeys(THREE, (GateResult("calm", False, "1 series: {}=1"),))
     cluster.nodes["a"].unschedulable, cluster.nodes["a"].cordoned_by = True, None

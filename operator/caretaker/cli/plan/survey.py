@@ -1,7 +1,7 @@
 """`caretaker plan`: reads the cluster as the operator would and plans, changing nothing.
 
 Every read goes through the operator's own code: ``build_world`` (nodes, selector, Ceph),
-``read_ceph_view`` for ok-to-stop of every target node, ``evaluate_gates`` for the PromQL
+``read_cluster`` and ``ask_ok_to_stop`` for every target node, ``evaluate_gates`` for the PromQL
 gates, the node Leases; the decisions come from the domain (``plan_maintenance``).
 """
 

@@ -22,6 +22,7 @@ from caretaker.domain.disruption.ledger import (
 )
 from caretaker.domain.health.actions import Action, Drain, MarkOut, RestartOsd, Taint, TaintEffect
 from caretaker.domain.health.keys import PolicyRef
+from caretaker.domain.health.spec import HealthPolicySpec
 from caretaker.domain.health.targets import Target
 from caretaker.domain.health.world import CephReadings
 
@@ -38,7 +39,7 @@ def claim_for(
     if isinstance(action, RestartOsd | MarkOut) and osd is not None:
         if isinstance(action, RestartOsd) and not ceph.osd_up.get(osd, False):
             return None
-        domain = ceph.osd_domain.get(osd)
+        domain = ceph.osd_domains.get(osd)
         if not domain:
             return f"the failure domain of {target.name} is not in Ceph's CRUSH map"
         if isinstance(action, MarkOut):
@@ -50,13 +51,15 @@ def claim_for(
     )
     if not evicts or not node:
         return None
-    osds = tuple(sorted(i for i, host in ceph.osd_node.items() if host == node))
-    domains = sorted({ceph.osd_domain.get(i, "") for i in osds})
+    if node not in ceph.node_osds:
+        return f"which OSDs node {node} carries was not read"
+    osds = ceph.osds_of(node)
+    placed = ceph.domain_of(node)  # the Maintenance's rule: one function for both features
+    if placed.refused:
+        return placed.problem
     if not osds:
         return None
-    if "" in domains or len(domains) > 1:
-        return f"the OSDs of node {node} are not in one failure domain of the CRUSH map"
-    return Claim(claimant, domains[0], osds, ClaimKind.NODE, node=node)
+    return Claim(claimant, placed.domain, osds, ClaimKind.NODE, node=node)
 
 
 def domain_busy(claim: Claim, claims: Iterable[Claim], ceph: CephReadings) -> str:
@@ -67,7 +70,7 @@ def domain_busy(claim: Claim, claims: Iterable[Claim], ceph: CephReadings) -> st
     down = sorted(
         (domain, osd)
         for osd, up in ceph.osd_up.items()
-        if not up and (domain := ceph.osd_domain.get(osd, "")) and domain != claim.domain
+        if not up and (domain := ceph.osd_domains.get(osd, "")) and domain != claim.domain
     )
     if down:
         domain, osd = down[0]
@@ -78,3 +81,14 @@ def domain_busy(claim: Claim, claims: Iterable[Claim], ceph: CephReadings) -> st
 def claims_over(claims: Iterable[Claim], seen: Observed) -> set[str]:
     """The HealthPolicy claims whose disruption is over, as observed now (any policy's)."""
     return {c.claimant for c in claims if c.kind != ClaimKind.MAINTENANCE and claim_over(c, seen)}
+
+
+def evicts_from_nodes(spec: HealthPolicySpec) -> bool:
+    """Whether a step of the policy may drain or NoExecute-taint a node: then the evaluation
+    needs to know which OSDs each node carries."""
+    return any(
+        isinstance(step.action, Drain)
+        or (isinstance(step.action, Taint) and step.action.effect is TaintEffect.NO_EXECUTE)
+        for rule in spec.rules
+        for step in rule.actions
+    )

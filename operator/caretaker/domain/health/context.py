@@ -6,12 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from caretaker.domain.ceph.cluster import OkToStop
 from caretaker.domain.disruption.ledger import Claim
 from caretaker.domain.health.keys import PolicyRef, episode_id, idempotency_key, record_name
 from caretaker.domain.health.records import RemediationView
 from caretaker.domain.health.spec import HealthPolicySpec, RuleSpec
 from caretaker.domain.health.status import TargetStatus
-from caretaker.domain.health.world import CephReadings, MaintenanceCover, OkToStop
+from caretaker.domain.health.world import CephReadings, MaintenanceCover
 
 RESULT_TIMEOUT = timedelta(minutes=10)  # a step without a reported result by then has failed
 RESUME_WINDOW = timedelta(hours=1)  # an unresolved episode with a record this recent resumes

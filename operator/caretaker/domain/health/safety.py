@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from caretaker.domain.ceph.cluster import OkToStop
 from caretaker.domain.disruption.ledger import Claim, ClaimKind, policy_claimant
 from caretaker.domain.health.actions import LadderStep, MarkOut, needs_ok_to_stop
 from caretaker.domain.health.brakes import out_brake
@@ -23,7 +24,7 @@ from caretaker.domain.health.reasons import HoldReason
 from caretaker.domain.health.records import RemediationView
 from caretaker.domain.health.status import IN_FLIGHT, StepRun
 from caretaker.domain.health.targets import Target
-from caretaker.domain.health.world import HEALTH_ERR, CephReadings, OkToStop
+from caretaker.domain.health.world import HEALTH_ERR, CephReadings
 
 IN_FLIGHT_HORIZON = timedelta(hours=1)  # an in-flight record older than this no longer counts
 

@@ -10,10 +10,11 @@ records (for cooldown, dedup and resuming an episode after a lost status write).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from caretaker.domain.ceph.cluster import CephCluster, OkToStop
 from caretaker.domain.common.validation import FieldError
 from caretaker.domain.disruption.ledger import Claim
 from caretaker.domain.health.brakes import OutBrakes
@@ -61,34 +62,21 @@ QueryOutcome = QueryOk | QueryFailed
 
 
 @dataclass(frozen=True)
-class CephReadings:
-    """Ceph's own answers (not Prometheus): counts, quorum, health, per-OSD up/in."""
+class CephReadings(CephCluster):
+    """Ceph's own answers (not Prometheus), the model every feature shares, plus what a policy
+    adds: the OSDs Caretaker marked out, and markOut's brakes when one is due."""
 
-    osds_total: int
-    osds_up: int
-    quorum_ok: bool
-    health: str  # HEALTH_OK / HEALTH_WARN / HEALTH_ERR
     osds_out_by_caretaker: frozenset[int] = frozenset()
-    osd_up: Mapping[int, bool] = field(default_factory=dict)
-    osd_in: Mapping[int, bool] = field(default_factory=dict)
-    osd_up_from: Mapping[int, int] = field(default_factory=dict)  # OSD map epoch it came up in
-    osd_domain: Mapping[int, str] = field(default_factory=dict)  # OSD -> failure domain bucket
-    osd_node: Mapping[int, str] = field(default_factory=dict)  # OSD -> host (OSD metadata)
-    pgs_inactive: int = 0
-    mons: int = 0  # monitors in the monmap
-    quorum: tuple[str, ...] = ()  # monitors in quorum
-    cluster_flags: frozenset[str] = frozenset()  # noout, norebalance, ... (for setFlag)
     brakes: OutBrakes | None = None  # for markOut, read only when one is due: see brakes.py
+
+    @classmethod
+    def of(cls, cluster: CephCluster, osds_out_by_caretaker: frozenset[int]) -> CephReadings:
+        shared = {f.name: getattr(cluster, f.name) for f in fields(CephCluster)}
+        return cls(**shared, osds_out_by_caretaker=osds_out_by_caretaker)
 
     @property
     def up_ratio(self) -> float:
         return self.osds_up / self.osds_total if self.osds_total else 0.0
-
-
-@dataclass(frozen=True)
-class OkToStop:
-    ok: bool
-    detail: str = ""
 
 
 @dataclass(frozen=True)

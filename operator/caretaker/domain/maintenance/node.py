@@ -24,6 +24,7 @@ from caretaker.domain.maintenance.actions import (
 )
 from caretaker.domain.maintenance.claim import claim_domain, release_claim
 from caretaker.domain.maintenance.context import NodeContext, NodeStep, wait
+from caretaker.domain.maintenance.gates import preflight_gates
 from caretaker.domain.maintenance.hold import hold_hint, released, went_away
 from caretaker.domain.maintenance.noout import (
     noout_action,
@@ -33,7 +34,6 @@ from caretaker.domain.maintenance.noout import (
 )
 from caretaker.domain.maintenance.spec import HoldMode
 from caretaker.domain.maintenance.status import NodePhase, NodeRecord, NooutState
-from caretaker.domain.maintenance.world import CephView
 
 
 def preflight(record: NodeRecord, ctx: NodeContext) -> NodeStep:
@@ -47,9 +47,9 @@ def preflight(record: NodeRecord, ctx: NodeContext) -> NodeStep:
     ceph = world.ceph
     if ceph is None:
         return wait(record, f"waiting: Ceph unreachable ({world.ceph_error})")
-    for verdict in _gate_verdicts(record, ctx, ceph):
-        if not verdict.holds:
-            return wait(record, f"waiting for gate: {verdict.reason}")
+    for gate in preflight_gates(world, spec, name, record.osds):
+        if not gate.holds:
+            return wait(record, f"waiting for gate: {gate.waiting}")
     holder = ctx.lease_other(name)
     if holder:
         return wait(record, f"waiting: node {name} is held by {holder} (Lease)")
@@ -67,28 +67,6 @@ def preflight(record: NodeRecord, ctx: NodeContext) -> NodeStep:
     note = Note(NORMAL, Reason.NODE_DRAINING, f"Gates hold for node {name}; preparing it")
     # No action in this step: the noout intent must be in the status before Ceph is asked.
     return NodeStep(started, None, (note,))
-
-
-def _gate_verdicts(
-    record: NodeRecord, ctx: NodeContext, ceph: CephView
-) -> list[ceph_gates.Verdict]:
-    spec = ctx.spec
-    verdicts = []
-    if spec.gates.ceph_health:
-        verdicts.append(
-            ceph_gates.health_gate(ceph.health, ceph.health_checks, spec.gates.allowed_warnings)
-        )
-        verdicts.append(ceph_gates.pgs_healthy(ceph.pg_states, spec.ceph.healthy_pg_states))
-    if spec.gates.ok_to_stop and record.osds:
-        answer = ceph.ok_to_stop.get(record.name)
-        if answer is None:
-            verdicts.append(ceph_gates.Verdict(False, "ceph osd ok-to-stop not answered yet"))
-        elif not answer.ok:
-            verdicts.append(ceph_gates.Verdict(False, f"ceph osd ok-to-stop: {answer.detail}"))
-    for gate in ctx.world.gates.get(record.name, ()):
-        if not gate.holds:
-            verdicts.append(ceph_gates.Verdict(False, f"PromQL gate {gate.name}: {gate.detail}"))
-    return verdicts
 
 
 def draining(record: NodeRecord, ctx: NodeContext, *notes: Note) -> NodeStep:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+from caretaker.domain.ceph.cluster import CephCluster
 from caretaker.domain.maintenance.actions import Action, SetNoout, UnsetNoout
 from caretaker.domain.maintenance.spec import MaintenanceSpec, NooutScope
 from caretaker.domain.maintenance.status import NodeRecord, NooutRecord, NooutState
-from caretaker.domain.maintenance.world import CephView
 
 
-def noout_present(noout: NooutRecord, ceph: CephView) -> bool:
+def noout_present(noout: NooutRecord, ceph: CephCluster) -> bool:
     if noout.scope == NooutScope.HOST:
         return noout.bucket in ceph.noout_buckets
     return set(noout.osds) <= ceph.noout_osds
 
 
-def plan_noout(record: NodeRecord, spec: MaintenanceSpec, ceph: CephView) -> NooutRecord | None:
+def plan_noout(record: NodeRecord, spec: MaintenanceSpec, ceph: CephCluster) -> NooutRecord | None:
     """What noout this node needs, and whether someone else already set it (then it is not ours)."""
     if spec.ceph.noout == NooutScope.NONE or not record.osds:
         return None

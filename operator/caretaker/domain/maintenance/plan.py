@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from caretaker.domain.ceph import gates as ceph_gates
+from caretaker.domain.ceph.cluster import CephCluster
 from caretaker.domain.common.durations import format_duration
 from caretaker.domain.common.windows import (
     AlwaysOpen,
@@ -26,10 +26,11 @@ from caretaker.domain.common.windows import (
 )
 from caretaker.domain.maintenance.actions import AcquireLease
 from caretaker.domain.maintenance.context import NodeContext
+from caretaker.domain.maintenance.gates import preflight_gates
 from caretaker.domain.maintenance.machine import next_step, targets
 from caretaker.domain.maintenance.spec import MaintenanceSpec
 from caretaker.domain.maintenance.status import ACTIVE_PHASES
-from caretaker.domain.maintenance.world import CephView, World
+from caretaker.domain.maintenance.world import World
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class MaintenancePlan:
     ceph_error: str = ""
 
 
-def failure_domain(ceph: CephView, node: str) -> str:
+def failure_domain(ceph: CephCluster, node: str) -> str:
     """The failure domain a node counts in, as the state machine assigns it on start."""
     return ceph.domain_of(node).domain or "none: the node is refused"
 
@@ -111,18 +112,10 @@ def node_checks(world: World, spec: MaintenanceSpec, name: str) -> tuple[Check, 
     elif view.ready is False:
         checks.append(Check("node", False, "NotReady (maintenance proceeds anyway)", False))
     ceph = world.ceph
-    if ceph is None:
-        checks.append(Check("ceph", False, f"Ceph unreachable: {world.ceph_error}"))
-    elif spec.gates.ceph_health:
-        gates = spec.gates
-        health = ceph_gates.health_gate(ceph.health, ceph.health_checks, gates.allowed_warnings)
-        pgs = ceph_gates.pgs_healthy(ceph.pg_states, spec.ceph.healthy_pg_states)
-        checks += [Check("ceph health", *_verdict(health)), Check("PGs", *_verdict(pgs))]
+    osds = ceph.osds_of(name) if ceph else ()
+    checks += [Check(g.name, g.holds, g.detail) for g in preflight_gates(world, spec, name, osds)]
     if ceph is not None and ceph.domain_of(name).refused:
         checks.append(Check("OSDs", False, ceph.domain_of(name).problem))
-    if ceph is not None and spec.gates.ok_to_stop:
-        checks.append(_ok_to_stop(ceph, name))
-    checks += [Check(f"PromQL {g.name}", g.holds, g.detail) for g in world.gates.get(name, ())]
     context = NodeContext(world, spec)
     holder = context.lease_other(name)
     if holder:
@@ -137,20 +130,6 @@ def node_checks(world: World, spec: MaintenanceSpec, name: str) -> tuple[Check, 
             detail = "already cordoned, not by Caretaker: it stays cordoned afterwards"
             checks.append(Check("cordon", False, detail, False))
     return tuple(checks)
-
-
-def _verdict(verdict: ceph_gates.Verdict) -> tuple[bool, str]:
-    return verdict.holds, verdict.reason
-
-
-def _ok_to_stop(ceph: CephView, name: str) -> Check:
-    osds = ceph.osds_of(name)
-    if not osds:
-        return Check("ok-to-stop", True, "no OSDs on this node")
-    answer = ceph.ok_to_stop.get(name)
-    if answer is None:
-        return Check("ok-to-stop", False, "ceph osd ok-to-stop not answered")
-    return Check("ok-to-stop", answer.ok, answer.detail)
 
 
 def window_plan(spec: MaintenanceSpec, now: datetime) -> WindowPlan:

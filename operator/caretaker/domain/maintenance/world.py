@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from caretaker.domain.ceph.osd_placement import NodeOsds
-from caretaker.domain.ceph.topology import NodeDomain, Topology, node_failure_domain, refusal
+from caretaker.domain.ceph.cluster import CephCluster, OkToStop
 from caretaker.domain.common.validation import FieldError
 from caretaker.domain.disruption.ledger import Claim
 from caretaker.domain.drain.rules import PodView
@@ -25,42 +24,6 @@ class NodeView:
     unschedulable: bool
     cordoned_by: str | None  # value of the caretaker.dev/cordoned-by annotation
     ready: bool | None = None  # None when the node reports no Ready condition
-
-
-@dataclass(frozen=True)
-class OkToStopView:
-    ok: bool
-    detail: str
-
-
-@dataclass(frozen=True)
-class CephView:
-    """What Ceph said in this reconcile, and which node carries which OSD (from Ceph and Rook's
-    OSD pods). ``None`` in the world means Ceph could not be read."""
-
-    health: str  # HEALTH_OK / HEALTH_WARN / HEALTH_ERR
-    health_checks: Mapping[str, str]  # check name -> summary
-    osd_up: Mapping[int, bool]
-    osd_host_bucket: Mapping[int, str]  # OSD id -> CRUSH host bucket
-    noout_osds: frozenset[int]
-    noout_buckets: frozenset[str]
-    pg_states: Mapping[str, int]  # "active+clean" -> count
-    topology: Topology = field(default_factory=Topology)  # CRUSH tree and the pools' rules
-    node_osds: Mapping[str, NodeOsds] = field(default_factory=dict)  # every node -> its OSDs
-    ok_to_stop: Mapping[str, OkToStopView] = field(default_factory=dict)  # node -> answer
-
-    def placement(self, node: str) -> NodeOsds:
-        return self.node_osds.get(node, NodeOsds())
-
-    def osds_of(self, node: str) -> tuple[int, ...]:
-        return self.placement(node).osds
-
-    def domain_of(self, node: str) -> NodeDomain:
-        """The node's failure domain, or why the node must not be touched."""
-        placed = self.placement(node)
-        if placed.problem:
-            return refusal(node, placed.problem)
-        return node_failure_domain(self.topology, node, placed.osds)
 
 
 @dataclass(frozen=True)
@@ -89,8 +52,9 @@ class World:
     deleting: bool = False
     nodes: Mapping[str, NodeView] = field(default_factory=dict)  # every node of interest
     selected: tuple[str, ...] = ()  # nodes chosen by spec.nodeSelector, sorted
-    ceph: CephView | None = None
+    ceph: CephCluster | None = None
     ceph_error: str = ""
+    ok_to_stop: Mapping[str, OkToStop] = field(default_factory=dict)  # node -> answer
     pods: Mapping[str, tuple[PodView, ...]] = field(default_factory=dict)  # node -> its pods
     leases: Mapping[str, LeaseView] = field(default_factory=dict)  # node -> lease
     gates: Mapping[str, tuple[GateResult, ...]] = field(

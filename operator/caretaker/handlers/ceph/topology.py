@@ -4,13 +4,17 @@ the OSDs' hostnames and Rook's OSD pods. The decisions are ``caretaker.domain.ce
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from kubernetes.client import ApiClient
 
 from caretaker.clients.ceph.models import CrushRule, OsdMap, OsdTree
+from caretaker.clients.kube.nodes import NodeInfo
 from caretaker.clients.kube.pods import PodInfo, pods_with_labels
 from caretaker.domain.ceph.osd_placement import OsdEvidence, OsdPod
 from caretaker.domain.ceph.topology import PoolPlacement, Topology
 
+HOSTNAME_LABEL = "kubernetes.io/hostname"
 ROOK_OSD_SELECTOR = "app=rook-ceph-osd"
 ROOK_OSD_ID_LABEL = "ceph-osd-id"
 
@@ -45,6 +49,12 @@ def osd_evidence(
         crush_host=hosts,
         pods=pods,
     )
+
+
+def node_hostnames(nodes: Iterable[NodeInfo]) -> dict[str, str]:
+    """Every node -> its kubernetes.io/hostname label ("" without one): the names Ceph may
+    know it by (see ``caretaker.domain.ceph.osd_placement``)."""
+    return {node.name: node.labels.get(HOSTNAME_LABEL, "") for node in nodes}
 
 
 def _osd_pod(pod: PodInfo) -> OsdPod | None:

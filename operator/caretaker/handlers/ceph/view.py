@@ -1,17 +1,48 @@
-"""Reads Ceph into the CephView the Maintenance decisions use."""
+"""Reads Ceph into the one model both features decide on (``caretaker.domain.ceph.cluster``), and
+asks ``ok-to-stop`` the one way both features ask it.
+
+Each read costs two commands (``status``, ``osd dump``); the CRUSH tree, the CRUSH rules and the
+OSDs' metadata (several MB at a thousand OSDs) change only with a new OSD map, so they are read
+again only when the OSD map's epoch moves (kept per Ceph cluster, by fsid).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import replace
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from caretaker.clients.ceph.base import CephClient
 from caretaker.clients.ceph.errors import CephError
-from caretaker.clients.ceph.models import OsdTree
+from caretaker.clients.ceph.models import CrushRule, OsdTree
+from caretaker.domain.ceph.cluster import CephCluster, OkToStop
 from caretaker.domain.ceph.osd_placement import OsdPod, map_osds_to_nodes
-from caretaker.domain.maintenance.world import CephView, OkToStopView
 from caretaker.handlers.ceph.topology import osd_evidence, topology_of
-from caretaker.handlers.services import Services
+
+
+@dataclass(frozen=True)
+class _MapFacts:
+    """What changes only with the OSD map: read once per epoch."""
+
+    epoch: int
+    tree: OsdTree
+    rules: tuple[CrushRule, ...]
+    hostnames: Mapping[int, str]
+
+
+_by_fsid: dict[str, _MapFacts] = {}
+_lock = threading.Lock()
+
+
+def _map_facts(client: CephClient, fsid: str, epoch: int) -> _MapFacts:
+    with _lock:
+        known = _by_fsid.get(fsid)
+    if known is not None and known.epoch == epoch:
+        return known
+    facts = _MapFacts(epoch, client.osd_tree(), client.crush_rules(), client.osd_hostnames())
+    with _lock:
+        _by_fsid[fsid] = facts
+    return facts
 
 
 def bucket_of(tree: OsdTree, bucket_type: str) -> dict[int, str]:
@@ -19,52 +50,48 @@ def bucket_of(tree: OsdTree, bucket_type: str) -> dict[int, str]:
     return {osd: name for name, osds in tree.osds_by_bucket(bucket_type).items() for osd in osds}
 
 
-def _ok_to_stop(ceph: CephClient, osds: tuple[int, ...]) -> OkToStopView:
-    answer = ceph.ok_to_stop(osds)
-    if answer.ok_to_stop:
-        return OkToStopView(True, f"{answer.num_ok_pgs} PGs stay active")
-    inactive = len(answer.bad_become_inactive)
-    detail = answer.message or f"{inactive} PGs would become inactive"
-    return OkToStopView(False, detail)
-
-
-def read_ceph_view(
-    services: Services,
-    gated_nodes: Collection[str],
-    together_with: Callable[[str, tuple[int, ...]], tuple[int, ...]] = lambda _, osds: osds,
+def read_cluster(
+    client: CephClient,
     *,
+    fallback_type: str,
     hostnames: Mapping[str, str],
     osd_pods: tuple[OsdPod, ...] = (),
-) -> tuple[CephView | None, str]:
-    """The Ceph part of the snapshot, or (None, why) when Ceph cannot be read right now.
+) -> CephCluster:
+    """Ceph as it is now; raises CephError when it cannot be read.
 
-    ``hostnames``: every node -> its kubernetes.io/hostname label; ``osd_pods``: Rook's OSD pods.
-    ``gated_nodes``: nodes whose gates are being checked; ok-to-stop is asked for their OSDs
-    (as this read places them), ``together_with`` the OSDs other actors are disrupting (the
-    disruption ledger), and for no others.
-    """
-    ceph: CephClient | None = services.ceph
-    if ceph is None:
-        return None, services.ceph_error or "no Ceph connection configured"
+    ``hostnames``: every node -> its kubernetes.io/hostname label (which node carries which OSD
+    is told for these nodes only); ``osd_pods``: Rook's OSD pods."""
+    status = client.status()
+    osd_map = client.osd_dump()
+    facts = _map_facts(client, status.fsid, osd_map.epoch)
+    evidence = osd_evidence(facts.tree, osd_map, dict(facts.hostnames), osd_pods)
+    return CephCluster(
+        health=str(status.health.status),
+        health_checks={c.name: c.summary for c in status.health.checks if not c.muted},
+        osds_total=status.num_osds,
+        osds_up=status.num_up_osds,
+        mons=status.num_mons,
+        quorum=status.quorum,
+        osd_up={i: state.up for i, state in osd_map.osds.items()},
+        osd_in={i: state.in_cluster for i, state in osd_map.osds.items()},
+        osd_up_from={i: state.up_from for i, state in osd_map.osds.items()},
+        osd_host_bucket=bucket_of(facts.tree, "host"),
+        noout_osds=osd_map.osds_with("noout"),
+        noout_buckets=osd_map.buckets_with("noout"),
+        cluster_flags=osd_map.flags,
+        pg_states=dict(status.pgs.by_state),
+        topology=topology_of(facts.tree, osd_map, facts.rules, fallback_type),
+        node_osds=map_osds_to_nodes(hostnames, evidence),
+    )
+
+
+def ask_ok_to_stop(client: CephClient | None, osds: Iterable[int], why_not: str = "") -> OkToStop:
+    """``ceph osd ok-to-stop`` for these OSDs together (callers add every OSD the disruption
+    ledger holds); an error or no client counts as "no", with the reason."""
+    if client is None:
+        return OkToStop(False, f"Ceph cannot be asked: {why_not or 'no Ceph connection'}")
     try:
-        health = ceph.health_detail()
-        osd_map = ceph.osd_dump()
-        tree = ceph.osd_tree()
-        evidence = osd_evidence(tree, osd_map, ceph.osd_hostnames(), osd_pods)
-        fallback = services.settings.failure_domain_type
-        view = CephView(
-            health=str(health.status),
-            health_checks={c.name: c.summary for c in health.checks if not c.muted},
-            osd_up={i: state.up for i, state in osd_map.osds.items()},
-            osd_host_bucket=bucket_of(tree, "host"),
-            topology=topology_of(tree, osd_map, ceph.crush_rules(), fallback),
-            node_osds=map_osds_to_nodes(hostnames, evidence),
-            noout_osds=osd_map.osds_with("noout"),
-            noout_buckets=osd_map.buckets_with("noout"),
-            pg_states=dict(ceph.pg_stat().by_state),
-        )
-        osds = {node: view.osds_of(node) for node in gated_nodes}
-        ok = {n: _ok_to_stop(ceph, together_with(n, ids)) for n, ids in osds.items() if ids}
+        answer = client.ok_to_stop(tuple(sorted(set(osds))))
     except CephError as error:
-        return None, str(error)
-    return replace(view, ok_to_stop=ok), ""
+        return OkToStop(False, f"ok-to-stop failed: {error}")
+    return OkToStop(answer.ok_to_stop, answer.describe())

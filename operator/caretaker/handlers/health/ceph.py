@@ -8,18 +8,19 @@ monitors gone an evaluation must finish quickly (the circuit opens; notification
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from caretaker.clients.ceph import CephClient, CephError, create_ceph_client
 from caretaker.clients.kube.records import list_custom
-from caretaker.domain.ceph.topology import osd_failure_domain
+from caretaker.domain.ceph.cluster import OkToStop
+from caretaker.domain.ceph.osd_placement import OsdPod
 from caretaker.domain.disruption.ledger import Claim, union_osds
 from caretaker.domain.health.ledger import osds_out_by_caretaker
 from caretaker.domain.health.records import RemediationView
-from caretaker.domain.health.world import CephReadings, MaintenanceCover, OkToStop
+from caretaker.domain.health.world import CephReadings, MaintenanceCover
 from caretaker.domain.maintenance.status import ACTIVE_PHASES, status_from_dict
-from caretaker.handlers.ceph.topology import topology_of
+from caretaker.handlers.ceph.view import ask_ok_to_stop, read_cluster
 from caretaker.handlers.services import Services
 
 logger = logging.getLogger("caretaker.health")
@@ -48,58 +49,38 @@ def open_health_ceph(services: Services) -> HealthCeph:
 
 
 def read_ceph(
-    ceph: HealthCeph, records: Iterable[RemediationView], failure_domain_type: str
+    ceph: HealthCeph,
+    records: Iterable[RemediationView],
+    failure_domain_type: str,
+    hostnames: Mapping[str, str] | None = None,
+    osd_pods: tuple[OsdPod, ...] = (),
 ) -> tuple[CephReadings | None, str]:
-    """Counts, quorum, health, PGs, per-OSD up/in and where each OSD sits (its failure domain as
-    the pools' CRUSH rules make it, the same function the Maintenance uses); (None, why) when
-    Ceph cannot be read."""
+    """Ceph as every feature reads it (``read_cluster``), plus the OSDs Caretaker marked out;
+    (None, why) when Ceph cannot be read. ``hostnames``: the nodes whose OSDs must be told
+    (for drain and taint claims), with their hostname labels."""
     if ceph.client is None:
         return None, ceph.error
     try:
-        status = ceph.client.status()
-        osd_map = ceph.client.osd_dump()
-        tree = ceph.client.osd_tree()
-        hosts = ceph.client.osd_hostnames()
-        topology = topology_of(tree, osd_map, ceph.client.crush_rules(), failure_domain_type)
+        cluster = read_cluster(
+            ceph.client,
+            fallback_type=failure_domain_type,
+            hostnames=hostnames or {},
+            osd_pods=osd_pods,
+        )
     except CephError as error:
         return None, str(error)
-    osd_in = {i: state.in_cluster for i, state in osd_map.osds.items()}
-    return CephReadings(
-        osds_total=status.num_osds,
-        osds_up=status.num_up_osds,
-        quorum_ok=bool(status.quorum),
-        health=str(status.health.status),
-        osds_out_by_caretaker=osds_out_by_caretaker(records, osd_in),
-        osd_up={i: state.up for i, state in osd_map.osds.items()},
-        osd_in=osd_in,
-        osd_up_from={i: state.up_from for i, state in osd_map.osds.items()},
-        osd_domain={i: osd_failure_domain(topology, i) for i in osd_map.osds},
-        osd_node=hosts,
-        pgs_inactive=sum(n for state, n in status.pgs.by_state.items() if "active" not in state),
-        mons=status.num_mons,
-        quorum=status.quorum,
-        cluster_flags=osd_map.flags,
-    ), ""
+    return CephReadings.of(cluster, osds_out_by_caretaker(records, cluster.osd_in)), ""
 
 
 def ok_to_stop_answers(
     ceph: HealthCeph, osds: Iterable[int], claims: Iterable[Claim] = ()
 ) -> dict[int, OkToStop]:
-    """``ceph osd ok-to-stop`` for each OSD together with every OSD in the disruption ledger;
-    an error counts as "no", with the error."""
-    answers: dict[int, OkToStop] = {}
+    """``ceph osd ok-to-stop`` for each OSD together with every OSD in the disruption ledger."""
     claims = tuple(claims)
-    for osd in sorted(osds):
-        if ceph.client is None:
-            answers[osd] = OkToStop(False, f"Ceph cannot be asked: {ceph.error}")
-            continue
-        try:
-            answer = ceph.client.ok_to_stop(union_osds(claims, "", (osd,)))
-        except CephError as error:
-            answers[osd] = OkToStop(False, f"ok-to-stop failed: {error}")
-            continue
-        answers[osd] = OkToStop(answer.ok_to_stop, answer.describe())
-    return answers
+    return {
+        osd: ask_ok_to_stop(ceph.client, union_osds(claims, "", (osd,)), ceph.error)
+        for osd in sorted(osds)
+    }
 
 
 def maintenance_cover(services: Services) -> MaintenanceCover:

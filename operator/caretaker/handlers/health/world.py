@@ -12,14 +12,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from caretaker.clients.kube.nodes import list_nodes
 from caretaker.clients.kube.records import list_records
+from caretaker.domain.ceph.osd_placement import OsdPod
 from caretaker.domain.common.validation import FieldError
+from caretaker.domain.health.claims import evicts_from_nodes
 from caretaker.domain.health.evaluation import osds_needing_ok_to_stop
 from caretaker.domain.health.keys import PolicyRef
 from caretaker.domain.health.records import RemediationView, view_from_object
 from caretaker.domain.health.spec import HealthPolicySpec, read_health_policy_spec
 from caretaker.domain.health.status import HealthPolicyStatus, status_from_dict
 from caretaker.domain.health.world import HealthWorld
+from caretaker.handlers.ceph.topology import node_hostnames, rook_osd_pods
 from caretaker.handlers.disruption.ledger import try_read_claims
 from caretaker.handlers.health.brakes import with_out_brakes
 from caretaker.handlers.health.ceph import (
@@ -85,7 +89,15 @@ def build_world(
         )
     records = read_remediations(services, policy.ref.namespace)
     queries = run_queries(services, policy.ref.namespace, policy.spec)
-    readings, ceph_error = read_ceph(ceph, records, services.settings.failure_domain_type)
+    settings = services.settings
+    hostnames: dict[str, str] | None = None
+    osd_pods: tuple[OsdPod, ...] = ()
+    if evicts_from_nodes(policy.spec):  # its claims need each node's OSDs, as a Maintenance's
+        hostnames = node_hostnames(list_nodes(services.kube))
+        osd_pods = rook_osd_pods(services.kube, settings.rook_namespace)
+    readings, ceph_error = read_ceph(
+        ceph, records, settings.failure_domain_type, hostnames, osd_pods
+    )
     # the ledger is named after Ceph's fsid, read through the shared client: only once this
     # loop's own short-timeout client has just reached Ceph (never block a round on it)
     claims, ledger_error = try_read_claims(services) if readings else ((), ceph_error)

@@ -6,9 +6,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from caretaker.clients.ceph.errors import CephError
 from caretaker.clients.kube.lease import read_lease
 from caretaker.clients.kube.nodes import NodeInfo, list_nodes
 from caretaker.clients.kube.pods import pods_on_node
+from caretaker.domain.ceph.cluster import CephCluster, OkToStop
 from caretaker.domain.common.labels import matches_labels
 from caretaker.domain.disruption.ledger import maintenance_claimant, union_osds
 from caretaker.domain.maintenance.spec import MaintenanceSpec, read_maintenance_spec
@@ -21,14 +23,12 @@ from caretaker.domain.maintenance.world import (
     NodeView,
     World,
 )
-from caretaker.handlers.ceph.topology import rook_osd_pods
-from caretaker.handlers.ceph.view import read_ceph_view
+from caretaker.handlers.ceph.topology import node_hostnames, rook_osd_pods
+from caretaker.handlers.ceph.view import ask_ok_to_stop, read_cluster
 from caretaker.handlers.disruption.ledger import try_read_claims
 from caretaker.handlers.drain.round import pod_view
 from caretaker.handlers.maintenance.gates import evaluate_gates
 from caretaker.handlers.services import Services
-
-HOSTNAME_LABEL = "kubernetes.io/hostname"
 
 
 def lease_name(node: str) -> str:
@@ -72,13 +72,14 @@ def build_world(
         gated = list(spec.nodes or selected)
     identity = identity_of(body)
     claims, ledger_error = try_read_claims(services) if active else ((), "")
-    ceph, ceph_error = read_ceph_view(
-        services,
-        gated,
-        lambda node, osds: union_osds(claims, maintenance_claimant(identity, node), osds),
-        hostnames={n.name: n.labels.get(HOSTNAME_LABEL, "") for n in infos},
-        osd_pods=rook_osd_pods(kube, services.settings.rook_namespace),
-    )
+    ceph, ceph_error = _read_ceph(services, node_hostnames(infos))
+    ok_to_stop: dict[str, OkToStop] = {}
+    if ceph is not None:
+        for node in gated:
+            osds = ceph.osds_of(node)
+            if osds:
+                together = union_osds(claims, maintenance_claimant(identity, node), osds)
+                ok_to_stop[node] = ask_ok_to_stop(services.ceph, together)
     pods = {
         r.name: tuple(pod_view(p) for p in pods_on_node(kube, r.name))
         for r in active
@@ -98,12 +99,29 @@ def build_world(
         selected=selected,
         ceph=ceph,
         ceph_error=ceph_error,
+        ok_to_stop=ok_to_stop,
         pods=pods,
         leases={r.name: lease_view(services, r.name, now) for r in active},
         gates=_gates(services, spec, gated),
         disruptions=claims,
         ledger_error=ledger_error,
     )
+
+
+def _read_ceph(services: Services, hostnames: Mapping[str, str]) -> tuple[CephCluster | None, str]:
+    """Ceph, with which node carries which OSD; (None, why) when it cannot be read now."""
+    if services.ceph is None:
+        return None, services.ceph_error or "no Ceph connection configured"
+    try:
+        cluster = read_cluster(
+            services.ceph,
+            fallback_type=services.settings.failure_domain_type,
+            hostnames=hostnames,
+            osd_pods=rook_osd_pods(services.kube, services.settings.rook_namespace),
+        )
+    except CephError as error:
+        return None, str(error)
+    return cluster, ""
 
 
 def lease_view(services: Services, node: str, now: datetime) -> LeaseView:
