@@ -22,7 +22,7 @@ from kubernetes.client import ApiClient
 
 from caretaker.clients.kube.api import MERGE_PATCH, KubeApiError, api_path, request_json
 from caretaker.clients.kube.events import ObjectRef, list_events
-from caretaker.domain.health.farewell import LEAVE_OPEN_ANNOTATION
+from caretaker.constants import LEAVE_OPEN_ANNOTATION
 from fixtures.ceph import CephTestbed
 from fixtures.health import (
     POLICIES,

@@ -8,7 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from caretaker.domain.health.actions import MarkOut, Notify, RestartOsd, Severity, mapping_problem
+from caretaker.constants import Severity
+from caretaker.domain.health.actions import MarkOut, Notify, RestartOsd, mapping_problem
 from caretaker.domain.health.presets import OSD_DOWN, PRESETS
 from caretaker.domain.health.spec import read_health_policy_spec
 from caretaker.domain.health.targets import TargetKind

@@ -10,6 +10,15 @@ from typing import Any
 import kopf
 
 from caretaker.clients.kube.custom import CustomRef, get_custom
+from caretaker.constants import (
+    FINALIZER,
+    GROUP,
+    HEALTH_POLICIES,
+    KOPF_PREFIX,
+    LAST_HANDLED_KEY,
+    MAINTENANCES,
+    VERSION,
+)
 from caretaker.handlers.health.bookkeeping import forget_policy
 from caretaker.handlers.health.claims import sweep_claims
 from caretaker.handlers.health.executor import health_round, open_loop
@@ -18,7 +27,7 @@ from caretaker.handlers.maintenance.executor import FAST_REQUEUE_SECONDS, reconc
 from caretaker.handlers.services import Services
 from caretaker.metrics import forget_maintenance, reconcile_timer
 
-MAINTENANCES = ("caretaker.dev", "v1alpha1", "maintenances")
+MAINTENANCE_RESOURCE = (GROUP, VERSION, MAINTENANCES)
 CLEANUP_ROUNDS = 100
 
 
@@ -44,10 +53,10 @@ def stop_claim_sweeper(memo: Any, **_: Any) -> None:
 
 @kopf.on.startup()
 def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
-    settings.persistence.finalizer = "caretaker.dev/finalizer"
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="caretaker.dev")
+    settings.persistence.finalizer = FINALIZER
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=KOPF_PREFIX)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix="caretaker.dev", key="last-handled-configuration"
+        prefix=KOPF_PREFIX, key=LAST_HANDLED_KEY
     )
     settings.posting.level = logging.WARNING
     settings.execution.max_workers = 32
@@ -78,7 +87,7 @@ def _rounds(
         stopped.wait(wait)
 
 
-@kopf.daemon(*MAINTENANCES, cancellation_backoff=1.0)
+@kopf.daemon(*MAINTENANCE_RESOURCE, cancellation_backoff=1.0)
 def maintenance_loop(
     stopped: kopf.DaemonStopped,
     name: str,
@@ -101,7 +110,7 @@ def maintenance_loop(
     try:
         _rounds(
             stopped,
-            lambda: _fresh(services, "maintenances", name, namespace),
+            lambda: _fresh(services, MAINTENANCES, name, namespace),
             one_round,
             interval,
             logger,
@@ -110,7 +119,7 @@ def maintenance_loop(
         done.set()
 
 
-@kopf.on.delete(*MAINTENANCES)
+@kopf.on.delete(*MAINTENANCE_RESOURCE)
 def maintenance_cleanup(name: str, namespace: str | None, memo: Any, **_: Any) -> None:
     """Undoes what the Maintenance changed (cordon, noout, Lease) before the object goes."""
     assert namespace is not None
@@ -119,7 +128,7 @@ def maintenance_cleanup(name: str, namespace: str | None, memo: Any, **_: Any) -
     if loop_done is not None:
         loop_done.wait(60)  # never race the reconcile loop's last action
     for _round in range(CLEANUP_ROUNDS):
-        body = _fresh(services, "maintenances", name, namespace)
+        body = _fresh(services, MAINTENANCES, name, namespace)
         if body is None:
             return
         with reconcile_timer("maintenance"):
@@ -131,10 +140,10 @@ def maintenance_cleanup(name: str, namespace: str | None, memo: Any, **_: Any) -
     raise kopf.TemporaryError("still undoing Caretaker's changes", delay=10)
 
 
-HEALTH_POLICIES = ("caretaker.dev", "v1alpha1", "healthpolicies")
+HEALTH_POLICY_RESOURCE = (GROUP, VERSION, HEALTH_POLICIES)
 
 
-@kopf.daemon(*HEALTH_POLICIES, cancellation_backoff=1.0)
+@kopf.daemon(*HEALTH_POLICY_RESOURCE, cancellation_backoff=1.0)
 def healthpolicy_loop(
     stopped: kopf.DaemonStopped,
     name: str,
@@ -152,7 +161,7 @@ def healthpolicy_loop(
     try:
         _rounds(
             stopped,
-            lambda: _fresh(services, "healthpolicies", name, namespace),
+            lambda: _fresh(services, HEALTH_POLICIES, name, namespace),
             lambda body: health_round(loop, body),
             services.settings.reconcile_interval,
             logger,
@@ -163,7 +172,7 @@ def healthpolicy_loop(
         done.set()
 
 
-@kopf.on.delete(*HEALTH_POLICIES)
+@kopf.on.delete(*HEALTH_POLICY_RESOURCE)
 def healthpolicy_cleanup(name: str, namespace: str | None, memo: Any, retry: int, **_: Any) -> None:
     """Resolves the policy's open incidents before the object goes (see health_finalizer)."""
     assert namespace is not None
@@ -171,7 +180,7 @@ def healthpolicy_cleanup(name: str, namespace: str | None, memo: Any, retry: int
     loop_done = memo.get("loop_done")
     if loop_done is not None:
         loop_done.wait(60)  # its last round may be sending a trigger
-    body = _fresh(services, "healthpolicies", name, namespace)
+    body = _fresh(services, HEALTH_POLICIES, name, namespace)
     if body is None:
         return
     wait = resolve_on_delete(services, body, retry)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
+from caretaker.constants import LEADER_LEASE
 from caretaker.settings import parsing as parse
 
 
@@ -46,7 +47,7 @@ class Settings:
     pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
     # Leader election (off: this process acts at once, as the only copy; the chart turns it on).
     leader_elect: bool = False
-    leader_election_lease: str = "caretaker-leader"  # in lease_namespace
+    leader_election_lease: str = LEADER_LEASE  # in lease_namespace
     leader_election_lease_duration: int = 15
     leader_election_renew_deadline: float = 10.0
     leader_election_retry_period: float = 2.0

@@ -8,9 +8,7 @@ from enum import Enum
 from kubernetes.client import ApiClient
 
 from caretaker.clients.kube.api import MERGE_PATCH, JsonObject, KubeApiError, api_path, request_json
-
-GROUP = "caretaker.dev"
-VERSION = "v1alpha1"
+from caretaker.constants import GROUP, VERSION
 
 
 @dataclass(frozen=True)

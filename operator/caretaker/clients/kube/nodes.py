@@ -19,10 +19,10 @@ from caretaker.clients.kube.api import (
     list_items,
     request_json,
 )
+from caretaker.constants import CORDONED_BY_ANNOTATION
 
 CONFLICT_ATTEMPTS = 5
 NO_EXECUTE = "NoExecute"
-CORDONED_BY_ANNOTATION = "caretaker.dev/cordoned-by"  # who owns the cordon (cordon_for)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from caretaker.clients.kube.api import (
     list_items,
     request_json,
 )
-from caretaker.clients.kube.custom import GROUP, VERSION
+from caretaker.constants import GROUP, VERSION
 
 RECORDS = "remediations"
 

@@ -30,7 +30,6 @@ from caretaker.clients.notify.notification import (
     JsonValue,
     Link,
     Notification,
-    Severity,
     check_severity,
 )
 from caretaker.clients.notify.outcome import Delivered, DeliveryFailed
@@ -57,6 +56,7 @@ from caretaker.clients.notify.wire import (
     NO_RETRIES,
     RetryPolicy,
 )
+from caretaker.constants import Severity
 
 __all__ = [
     "DEFAULT_EVENTS_URL",

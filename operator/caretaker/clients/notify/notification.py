@@ -12,21 +12,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Literal, TypeAlias, get_args
+from typing import Literal, TypeAlias
+
+from caretaker.constants import Severity
 
 JsonValue: TypeAlias = (
     "str | int | float | bool | Sequence[JsonValue] | Mapping[str, JsonValue] | None"
 )
-Severity = Literal["routine", "urgent", "critical"]
-SEVERITIES: tuple[Severity, ...] = get_args(Severity)
+SEVERITIES: tuple[Severity, ...] = tuple(Severity)
 
 
 def check_severity(severity: str) -> Severity:
     """``severity`` if it is one of Caretaker's severities, else ``ValueError``."""
-    for known in SEVERITIES:
-        if severity == known:
-            return known
-    raise ValueError(f"unknown severity {severity!r}; expected one of {', '.join(SEVERITIES)}")
+    try:
+        return Severity(severity)
+    except ValueError:
+        known = ", ".join(SEVERITIES)
+        raise ValueError(f"unknown severity {severity!r}; expected one of {known}") from None
 
 
 @dataclass(frozen=True)

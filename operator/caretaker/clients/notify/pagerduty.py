@@ -18,7 +18,6 @@ from caretaker.clients.notify.notification import (
     JsonValue,
     Link,
     Notification,
-    Severity,
     iso_utc,
 )
 from caretaker.clients.notify.outcome import Delivered, DeliveryFailed
@@ -32,6 +31,7 @@ from caretaker.clients.notify.wire import (
     encode_json,
     failure_for,
 )
+from caretaker.constants import Severity
 
 DEFAULT_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 MAX_SUMMARY_CHARS = 1024
@@ -41,9 +41,9 @@ RECEIVER = "PagerDuty"
 PagerDutySeverity = Literal["critical", "error", "warning", "info"]
 PAGERDUTY_SEVERITIES: tuple[PagerDutySeverity, ...] = ("critical", "error", "warning", "info")
 _FROM_CARETAKER: Mapping[Severity, PagerDutySeverity] = {
-    "routine": "warning",
-    "urgent": "error",
-    "critical": "critical",
+    Severity.ROUTINE: "warning",
+    Severity.URGENT: "error",
+    Severity.CRITICAL: "critical",
 }
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from caretaker.clients.notify.notification import JsonValue, Notification, Severity, iso_utc
+from caretaker.clients.notify.notification import JsonValue, Notification, iso_utc
 from caretaker.clients.notify.outcome import Delivered
 from caretaker.clients.notify.secret import Secret, as_secret
 from caretaker.clients.notify.transport import Transport
@@ -26,6 +26,7 @@ from caretaker.clients.notify.wire import (
     encode_json,
     judge_2xx,
 )
+from caretaker.constants import Severity
 
 RECEIVER = "Slack"
 HEADER_CHARS = 150
@@ -35,9 +36,9 @@ TEXT_CHARS = 3000
 CONTEXT_ELEMENTS = 10
 _ENTITY_CHARS = 5  # the longest escape, "&amp;"
 _EMOJI: Mapping[Severity, str] = {
-    "routine": ":large_blue_circle:",
-    "urgent": ":large_orange_circle:",
-    "critical": ":red_circle:",
+    Severity.ROUTINE: ":large_blue_circle:",
+    Severity.URGENT: ":large_orange_circle:",
+    Severity.CRITICAL: ":red_circle:",
 }
 
 

@@ -12,15 +12,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
+from caretaker.constants import Severity
 from caretaker.domain.drain.rules import DrainSpec
 from caretaker.domain.health.refs import SecretKeyRef
 from caretaker.domain.health.targets import Target, TargetKind, TargetMapping
-
-
-class Severity(StrEnum):
-    ROUTINE = "routine"
-    URGENT = "urgent"
-    CRITICAL = "critical"
 
 
 class Flag(StrEnum):

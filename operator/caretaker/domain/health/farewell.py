@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from caretaker.constants import LEAVE_OPEN_ANNOTATION
 from caretaker.domain.common.conditions import TRUE, Condition
 from caretaker.domain.common.durations import format_duration
 from caretaker.domain.common.reasons import NORMAL, WARNING, Note
@@ -32,7 +33,6 @@ from caretaker.domain.health.spec import HealthPolicySpec
 from caretaker.domain.health.status import Result
 from caretaker.domain.health.world import MaintenanceCover
 
-LEAVE_OPEN_ANNOTATION = "caretaker.dev/leave-incidents-open"
 RESOLVE_DEADLINE = timedelta(hours=1)
 MAX_SHOWN = 5
 

@@ -7,16 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from caretaker.constants import Severity
 from caretaker.domain.common.validation import SpecReader
-from caretaker.domain.health.actions import Severity
 from caretaker.domain.health.refs import SecretKeyRef, optional_key_ref, read_url
 
 _RECEIVER_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-PAGERDUTY_SEVERITY = {
-    Severity.CRITICAL: "critical",
-    Severity.URGENT: "error",
-    Severity.ROUTINE: "warning",
-}
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from caretaker.constants import Severity
 from caretaker.domain.common.conditions import Condition
 from caretaker.domain.common.reasons import Note
 from caretaker.domain.disruption.ledger import Claim
-from caretaker.domain.health.actions import Action, Severity, Verify
+from caretaker.domain.health.actions import Action, Verify
 from caretaker.domain.health.delivery import Delivery
 from caretaker.domain.health.notify_spec import Receiver
 from caretaker.domain.health.record_updates import RecordUpdate

@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from caretaker.constants import Severity
 from caretaker.domain.common.conditions import FALSE, TRUE, Condition
 from caretaker.domain.common.reasons import NORMAL, WARNING, Note
-from caretaker.domain.health.actions import Severity
 from caretaker.domain.health.context import EvalContext
 from caretaker.domain.health.delivery import Delivery, delivery_patch, resolve_patch, retry_delay
 from caretaker.domain.health.keys import resolve_key

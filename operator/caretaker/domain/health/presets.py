@@ -21,13 +21,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
+from caretaker.constants import Severity
 from caretaker.domain.health.actions import (
     DEFAULT_VERIFY,
     LadderStep,
     MarkOut,
     Notify,
     RestartOsd,
-    Severity,
     Verify,
 )
 from caretaker.domain.health.targets import TargetKind, TargetMapping

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from caretaker.constants import API_VERSION, EPISODE_LABEL, POLICY_LABEL, RULE_LABEL
 from caretaker.domain.health.actions import LadderStep, action_details
 from caretaker.domain.health.delivery import (
     Delivery,
@@ -25,11 +26,7 @@ from caretaker.domain.health.delivery import (
 from caretaker.domain.health.keys import PolicyRef, episode_id, record_name
 from caretaker.domain.health.status import IN_FLIGHT, Result, TargetStatus, parse_time, stamp
 
-API_VERSION = "caretaker.dev/v1alpha1"
 KIND = "Remediation"
-POLICY_LABEL = "caretaker.dev/policy"
-RULE_LABEL = "caretaker.dev/rule"
-EPISODE_LABEL = "caretaker.dev/episode"
 
 
 @dataclass(frozen=True)

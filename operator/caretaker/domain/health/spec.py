@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from caretaker.constants import Severity
 from caretaker.domain.common.validation import FieldError, SpecReader
-from caretaker.domain.health.actions import LadderStep, Notify, Severity, mapping_problem
+from caretaker.domain.health.actions import LadderStep, Notify, mapping_problem
 from caretaker.domain.health.notify_spec import NotificationsSpec, read_notifications
 from caretaker.domain.health.presets import PRESETS, RulePreset
 from caretaker.domain.health.refs import PrometheusSpec, read_prometheus

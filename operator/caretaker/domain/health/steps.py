@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from caretaker.constants import Severity
 from caretaker.domain.common.validation import SpecReader
 from caretaker.domain.drain.rules import read_drain_options
 from caretaker.domain.health.actions import (
@@ -24,7 +25,6 @@ from caretaker.domain.health.actions import (
     PgRepair,
     RestartOsd,
     SetFlag,
-    Severity,
     Taint,
     TaintEffect,
     UnsetFlag,

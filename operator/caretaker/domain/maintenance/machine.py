@@ -21,6 +21,8 @@ from caretaker.domain.maintenance.node import advance, rolling_back
 from caretaker.domain.maintenance.spec import MaintenanceSpec, read_maintenance_spec
 from caretaker.domain.maintenance.status import (
     ACTIVE_PHASES,
+    FINISHED,
+    MaintenancePhase,
     MaintenanceStatus,
     NodePhase,
     NodeRecord,
@@ -73,7 +75,9 @@ def next_step(world: World) -> Step:
     if not invalid:
         return step
     summary = Summary(
-        "Pending" if step.summary.phase == "Suspended" else step.summary.phase,
+        MaintenancePhase.PENDING
+        if step.summary.phase == MaintenancePhase.SUSPENDED
+        else step.summary.phase,
         Reason.INVALID_SPEC,
         f"invalid spec: {invalid}; the nodes under way continue under the last valid spec "
         f"(abort still works) and no other node starts until the spec is fixed",
@@ -123,9 +127,9 @@ def _next_step(world: World, spec: MaintenanceSpec, status: MaintenanceStatus) -
     status, start_notes = _maybe_start(world, spec, status, window_ok)
     notes = (*notes, *start_notes)
     summary = summarize(world, spec, status)
-    if summary.phase in ("Completed", "Failed", "Aborted") and status.completed_at is None:
+    if summary.phase in FINISHED and status.completed_at is None:
         status = replace(status, completed_at=world.now)
-        kind = WARNING if summary.phase != "Completed" else NORMAL
+        kind = WARNING if summary.phase != MaintenancePhase.COMPLETED else NORMAL
         notes = (*notes, Note(kind, summary.reason, summary.message))
     if status.started_at is None and any(n.started_at for n in status.nodes):
         status = replace(status, started_at=world.now)
@@ -227,18 +231,22 @@ def cleanup_step(world: World) -> Step:
     for record in status.nodes:
         if record.phase not in ACTIVE_PHASES:
             continue
-        undoing = record.with_(phase=NodePhase.ROLLING_BACK, outcome=record.outcome or "Aborted")
+        undoing = record.with_(
+            phase=NodePhase.ROLLING_BACK, outcome=record.outcome or NodePhase.ABORTED
+        )
         node_step = rolling_back(undoing, ctx)
         status = status.replace_node(node_step.record)
         notes = (*notes, *node_step.notes)
         if node_step.action is not None or node_step.record.phase == NodePhase.ROLLING_BACK:
             summary = Summary(
-                "Restoring",
+                MaintenancePhase.RESTORING,
                 Reason.PROGRESSING,
                 f"deleting: {node_step.record.message or 'undoing changes'}",
             )
             return Step(status, summary, node_step.action, notes)
-    summary = Summary("Aborted", Reason.CLEANED_UP, "deleted; Caretaker's changes were undone")
+    summary = Summary(
+        MaintenancePhase.ABORTED, Reason.CLEANED_UP, "deleted; Caretaker's changes were undone"
+    )
     return Step(status, summary, None, notes, cleaned_up=True)
 
 

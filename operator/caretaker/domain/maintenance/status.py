@@ -27,6 +27,25 @@ class NodePhase(StrEnum):
     ABORTED = "Aborted"
 
 
+class MaintenancePhase(StrEnum):
+    """The phase of the whole Maintenance, as ``kubectl get maintenance`` shows it."""
+
+    PENDING = "Pending"
+    SCHEDULED = "Scheduled"  # waiting for its window
+    PREFLIGHT = "Preflight"
+    DRAINING = "Draining"
+    IN_MAINTENANCE = "InMaintenance"
+    RESTORING = "Restoring"
+    SUSPENDED = "Suspended"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    ABORTED = "Aborted"
+
+
+FINISHED = frozenset(
+    {MaintenancePhase.COMPLETED, MaintenancePhase.FAILED, MaintenancePhase.ABORTED}
+)
+
 ACTIVE_PHASES = frozenset(
     {
         NodePhase.PREFLIGHT,

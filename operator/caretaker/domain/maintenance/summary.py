@@ -12,21 +12,26 @@ from caretaker.domain.common.reasons import Reason
 from caretaker.domain.common.timestamps import format_time
 from caretaker.domain.common.windows import can_start, final_end, is_over, window_state
 from caretaker.domain.maintenance.spec import MaintenanceSpec
-from caretaker.domain.maintenance.status import ACTIVE_PHASES, MaintenanceStatus, NodePhase
+from caretaker.domain.maintenance.status import (
+    ACTIVE_PHASES,
+    MaintenancePhase,
+    MaintenanceStatus,
+    NodePhase,
+)
 from caretaker.domain.maintenance.world import World
 
 PHASE_PRIORITY = (
-    (NodePhase.ROLLING_BACK, "Restoring"),
-    (NodePhase.RESTORING, "Restoring"),
-    (NodePhase.IN_MAINTENANCE, "InMaintenance"),
-    (NodePhase.DRAINING, "Draining"),
-    (NodePhase.PREFLIGHT, "Preflight"),
+    (NodePhase.ROLLING_BACK, MaintenancePhase.RESTORING),
+    (NodePhase.RESTORING, MaintenancePhase.RESTORING),
+    (NodePhase.IN_MAINTENANCE, MaintenancePhase.IN_MAINTENANCE),
+    (NodePhase.DRAINING, MaintenancePhase.DRAINING),
+    (NodePhase.PREFLIGHT, MaintenancePhase.PREFLIGHT),
 )
 
 
 @dataclass(frozen=True)
 class Summary:
-    phase: str
+    phase: MaintenancePhase
     reason: str
     message: str
     ready: bool = False
@@ -50,11 +55,11 @@ def window_message(world: World, spec: MaintenanceSpec) -> str:
     return "the open window is too short for another node (spec.strategy.nodeDurationEstimate)"
 
 
-def idle_phase(status: MaintenanceStatus) -> str:
+def idle_phase(status: MaintenanceStatus) -> MaintenancePhase:
     for phase, label in PHASE_PRIORITY:
         if any(n.phase == phase for n in status.nodes):
             return label
-    return "Pending"
+    return MaintenancePhase.PENDING
 
 
 def summarize(world: World, spec: MaintenanceSpec, status: MaintenanceStatus) -> Summary:
@@ -70,7 +75,7 @@ def summarize(world: World, spec: MaintenanceSpec, status: MaintenanceStatus) ->
     done = sum(n.phase == NodePhase.COMPLETED for n in nodes)
     if status.aborted:
         return Summary(
-            "Aborted",
+            MaintenancePhase.ABORTED,
             Reason.ABORTED,
             "aborted; Caretaker's changes were undone",
             stalled=False,
@@ -79,20 +84,28 @@ def summarize(world: World, spec: MaintenanceSpec, status: MaintenanceStatus) ->
     failed = [n for n in nodes if n.phase == NodePhase.FAILED]
     if failed:
         return Summary(
-            "Failed",
+            MaintenancePhase.FAILED,
             Reason.FAILED,
             f"node {failed[0].name} failed: {failed[0].message}",
             stalled=True,
         )
     if nodes and done == len(nodes):
-        return Summary("Completed", Reason.COMPLETED, f"all {done} node(s) maintained", ready=True)
+        return Summary(
+            MaintenancePhase.COMPLETED,
+            Reason.COMPLETED,
+            f"all {done} node(s) maintained",
+            ready=True,
+        )
     if spec.suspend:
         return Summary(
-            "Suspended", Reason.SUSPENDED, "suspended by spec.suspend", next_window=next_window
+            MaintenancePhase.SUSPENDED,
+            Reason.SUSPENDED,
+            "suspended by spec.suspend",
+            next_window=next_window,
         )
     if is_over(spec.window, world.now):
         return Summary(
-            "Pending",
+            MaintenancePhase.PENDING,
             Reason.WINDOW_OVER,
             f"spec.window: the one-off window ended at {stamp(final_end(spec.window))} with "
             f"{len(nodes) - done} node(s) left; set a new spec.window",
@@ -100,14 +113,14 @@ def summarize(world: World, spec: MaintenanceSpec, status: MaintenanceStatus) ->
         )
     if world.ceph is None:
         return Summary(
-            "Pending",
+            MaintenancePhase.PENDING,
             Reason.CEPH_UNAVAILABLE,
             f"Ceph unreachable: {world.ceph_error}",
             next_window=next_window,
         )
     if not can_start(spec.window, world.now, spec.node_duration_estimate):
         return Summary(
-            "Scheduled",
+            MaintenancePhase.SCHEDULED,
             Reason.WAITING_FOR_WINDOW,
             window_message(world, spec),
             next_window=next_window,
@@ -116,7 +129,7 @@ def summarize(world: World, spec: MaintenanceSpec, status: MaintenanceStatus) ->
     if refused:
         more = f" (and {len(refused) - 1} more node(s))" if len(refused) > 1 else ""
         return Summary(
-            "Pending",
+            MaintenancePhase.PENDING,
             Reason.NODE_REFUSED,
             refused[0].message + more,
             stalled=True,
@@ -125,12 +138,14 @@ def summarize(world: World, spec: MaintenanceSpec, status: MaintenanceStatus) ->
     left = delay_left(status, spec, world.now)
     if left > timedelta(0):
         return Summary(
-            "Pending",
+            MaintenancePhase.PENDING,
             Reason.PROGRESSING,
             f"next node after delayBetweenNodes ({int(left.total_seconds())}s left)",
             next_window=next_window,
         )
-    return Summary("Pending", Reason.PROGRESSING, "starting", next_window=next_window)
+    return Summary(
+        MaintenancePhase.PENDING, Reason.PROGRESSING, "starting", next_window=next_window
+    )
 
 
 def delay_left(status: MaintenanceStatus, spec: MaintenanceSpec, now: datetime) -> timedelta:

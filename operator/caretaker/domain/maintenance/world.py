@@ -14,9 +14,6 @@ from caretaker.domain.drain.rules import PodView
 from caretaker.domain.maintenance.spec import MaintenanceSpec
 from caretaker.domain.maintenance.status import MaintenanceStatus
 
-CORDON_ANNOTATION = "caretaker.dev/cordoned-by"
-RELEASE_ANNOTATION = "caretaker.dev/release"
-
 
 @dataclass(frozen=True)
 class NodeView:

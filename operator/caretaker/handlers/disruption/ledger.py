@@ -15,6 +15,7 @@ from caretaker.clients.kube.ledger import (
     read_ledger_text,
     update_ledger,
 )
+from caretaker.constants import LEDGER_ANNOTATION, LEDGER_LEASE_PREFIX
 from caretaker.domain.disruption.ledger import (
     Admission,
     Claim,
@@ -25,9 +26,6 @@ from caretaker.domain.disruption.ledger import (
     with_claim,
 )
 from caretaker.handlers.services import Services
-
-LEDGER_ANNOTATION = "caretaker.dev/disruptions"
-LEDGER_PREFIX = "caretaker-disruptions-"
 
 
 class LedgerUnavailable(Exception):
@@ -46,7 +44,7 @@ def ledger_name(services: Services) -> str:
             raise LedgerUnavailable(f"Ceph's fsid cannot be read: {error}") from None
         if not fsid:
             raise LedgerUnavailable("Ceph reports no fsid")
-        services.ledger_name = LEDGER_PREFIX + fsid
+        services.ledger_name = LEDGER_LEASE_PREFIX + fsid
     return services.ledger_name
 
 

@@ -25,13 +25,14 @@ from caretaker.clients.kube.api import KubeApiError
 from caretaker.clients.kube.custom import CustomRef, StatusWrite, get_custom, patch_status
 from caretaker.clients.kube.events import ObjectRef, post_event
 from caretaker.clients.kube.records import create_record, patch_record
+from caretaker.constants import API_VERSION
 from caretaker.domain.common.conditions import merge_conditions
 from caretaker.domain.common.reasons import Note
 from caretaker.domain.health.actions import kind_of
 from caretaker.domain.health.evaluation import evaluate, is_due
 from caretaker.domain.health.outputs import Evaluation
 from caretaker.domain.health.record_updates import RecordUpdate
-from caretaker.domain.health.records import API_VERSION, record_body
+from caretaker.domain.health.records import record_body
 from caretaker.domain.health.spec import HealthPolicySpec
 from caretaker.domain.health.status import HealthPolicyStatus, Result, status_to_dict
 from caretaker.domain.health.world import HealthWorld

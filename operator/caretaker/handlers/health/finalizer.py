@@ -15,16 +15,15 @@ from caretaker.clients.kube.api import KubeApiError
 from caretaker.clients.kube.custom import CustomRef, patch_status
 from caretaker.clients.kube.events import ObjectRef, post_event
 from caretaker.clients.kube.records import patch_record
+from caretaker.constants import API_VERSION, LEAVE_OPEN_ANNOTATION
 from caretaker.domain.common.conditions import Condition, merge_conditions
 from caretaker.domain.common.reasons import Note
 from caretaker.domain.health.farewell import (
-    LEAVE_OPEN_ANNOTATION,
     farewell,
     resolved_note,
     unsendable,
     verdict,
 )
-from caretaker.domain.health.records import API_VERSION
 from caretaker.domain.health.status import parse_time
 from caretaker.handlers.health.notify import Delivery, deliver_all
 from caretaker.handlers.health.world import PolicyObject, read_policy, read_remediations

@@ -13,6 +13,7 @@ from caretaker.clients.kube.custom import CustomRef, StatusWrite, patch_status
 from caretaker.clients.kube.events import ObjectRef, post_event
 from caretaker.clients.kube.lease import acquire_lease, release_lease, renew_lease
 from caretaker.clients.kube.nodes import cordon_for, uncordon_for
+from caretaker.constants import API_VERSION
 from caretaker.domain.disruption.ledger import Claim, maintenance_claimant
 from caretaker.domain.drain.rules import BLOCKED_RETRY
 from caretaker.domain.maintenance.actions import (
@@ -180,7 +181,7 @@ def _renew_leases(services: Services, world: World) -> None:
 def _post_notes(services: Services, body: Mapping[str, Any], step: Step) -> None:
     meta = body["metadata"]
     regarding = ObjectRef(
-        api_version="caretaker.dev/v1alpha1",
+        api_version=API_VERSION,
         kind="Maintenance",
         namespace=meta["namespace"],
         name=meta["name"],

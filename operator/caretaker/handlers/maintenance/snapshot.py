@@ -10,14 +10,13 @@ from caretaker.clients.ceph.errors import CephError
 from caretaker.clients.kube.lease import read_lease
 from caretaker.clients.kube.nodes import NodeInfo, list_nodes
 from caretaker.clients.kube.pods import pods_on_node
+from caretaker.constants import CORDONED_BY_ANNOTATION, NODE_LEASE_PREFIX, RELEASE_ANNOTATION
 from caretaker.domain.ceph.cluster import CephCluster, OkToStop
 from caretaker.domain.common.labels import matches_labels
 from caretaker.domain.disruption.ledger import maintenance_claimant, union_osds
 from caretaker.domain.maintenance.spec import MaintenanceSpec, read_maintenance_spec
 from caretaker.domain.maintenance.status import ACTIVE_PHASES, NodePhase, status_from_dict
 from caretaker.domain.maintenance.world import (
-    CORDON_ANNOTATION,
-    RELEASE_ANNOTATION,
     GateResult,
     LeaseView,
     NodeView,
@@ -33,7 +32,7 @@ from caretaker.handlers.services import Services
 
 def lease_name(node: str) -> str:
     """The coordination Lease that makes maintenance of a node exclusive."""
-    return f"caretaker-node-{node}"
+    return f"{NODE_LEASE_PREFIX}{node}"
 
 
 def identity_of(body: Mapping[str, Any]) -> str:
@@ -43,7 +42,7 @@ def identity_of(body: Mapping[str, Any]) -> str:
 
 def node_view(info: NodeInfo) -> NodeView:
     return NodeView(
-        info.name, info.unschedulable, info.annotations.get(CORDON_ANNOTATION), info.ready
+        info.name, info.unschedulable, info.annotations.get(CORDONED_BY_ANNOTATION), info.ready
     )
 
 
