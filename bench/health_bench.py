@@ -42,7 +42,8 @@ from caretaker.domain.health.keys import PolicyRef  # noqa: E402
 from caretaker.domain.health.records import record_body, view_from_object  # noqa: E402
 from caretaker.domain.health.spec import read_health_policy_spec  # noqa: E402
 from caretaker.domain.health.status import status_from_dict  # noqa: E402
-from caretaker.domain.health.world import CephReadings, HealthWorld, QueryOk, Sample  # noqa: E402
+from caretaker.domain.health.world import CephReadings, HealthWorld  # noqa: E402
+from caretaker.domain.promql.outcome import QueryOk, Sample  # noqa: E402
 from fixtures.health import create_policy, create_secret  # noqa: E402
 from fixtures.operator import apply_crd, operator_process  # noqa: E402
 

@@ -25,7 +25,7 @@ from caretaker.domain.health.ledger import flag_set_by_caretaker
 from caretaker.domain.health.reasons import HoldReason
 from caretaker.domain.health.records import RemediationView
 from caretaker.domain.health.status import Result
-from caretaker.domain.health.world import QueryOk, Sample
+from caretaker.domain.promql.outcome import QueryOk, Sample
 
 GIB = 1 << 30
 ROOT = CrushBucket("default", "root", 11, frozenset(range(6)))

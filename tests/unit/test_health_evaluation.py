@@ -17,7 +17,7 @@ from caretaker.domain.health.outputs import NotificationEvent
 from caretaker.domain.health.reasons import HealthReason
 from caretaker.domain.health.rule import MAX_TARGETS
 from caretaker.domain.health.status import HealthPolicyStatus, Result, RuleState, RuleStatus
-from caretaker.domain.health.world import QueryFailed, QueryFailure, QueryOk, Sample
+from caretaker.domain.promql.outcome import QueryFailed, QueryFailure, QueryOk, Sample
 
 S30 = timedelta(seconds=30)
 

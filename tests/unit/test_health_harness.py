@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from caretaker.domain.ceph.cluster import OkToStop
 from caretaker.domain.ceph.osd_placement import NodeOsds
 from caretaker.domain.ceph.topology import Topology
 from caretaker.domain.common.reasons import Note
@@ -50,11 +51,8 @@ from caretaker.domain.health.world import (
     CephReadings,
     HealthWorld,
     MaintenanceCover,
-    OkToStop,
-    QueryOk,
-    QueryOutcome,
-    Sample,
 )
+from caretaker.domain.promql.outcome import QueryOk, QueryOutcome, Sample
 
 T0 = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
 POLICY = PolicyRef("ceph", "osd-health", "0b5e-uid")

@@ -13,13 +13,8 @@ from test_health_harness import Fleet, policy
 
 from caretaker.domain.health.actions import kind_of
 from caretaker.domain.health.status import IN_FLIGHT, Result
-from caretaker.domain.health.world import (
-    HEALTH_ERR,
-    HEALTH_OK,
-    MaintenanceCover,
-    QueryFailed,
-    QueryFailure,
-)
+from caretaker.domain.health.world import HEALTH_ERR, HEALTH_OK, MaintenanceCover
+from caretaker.domain.promql.outcome import QueryFailed, QueryFailure
 
 S30 = timedelta(seconds=30)
 LIMITS = {"maxConcurrentDisruptive": 2, "maxOsdsOut": 2, "minOsdUpRatio": 0.6}

@@ -13,14 +13,8 @@ from test_health_harness import T0, Fleet, policy
 from caretaker.domain.health.reasons import HealthReason, HoldReason
 from caretaker.domain.health.safety import circuit_reason
 from caretaker.domain.health.status import Result
-from caretaker.domain.health.world import (
-    HEALTH_ERR,
-    HEALTH_WARN,
-    CephReadings,
-    MaintenanceCover,
-    QueryOk,
-    Sample,
-)
+from caretaker.domain.health.world import HEALTH_ERR, HEALTH_WARN, CephReadings, MaintenanceCover
+from caretaker.domain.promql.outcome import QueryOk, Sample
 
 S30 = timedelta(seconds=30)
 

@@ -44,7 +44,8 @@ from caretaker.domain.health.targets import (
     target_of,
 )
 from caretaker.domain.health.verify import verification_state
-from caretaker.domain.health.world import CephReadings, MaintenanceCover, Sample
+from caretaker.domain.health.world import CephReadings, MaintenanceCover
+from caretaker.domain.promql.outcome import Sample
 
 OSD = TargetMapping(TargetKind.OSD, "ceph_daemon", "hostname")
 

@@ -12,7 +12,7 @@ from caretaker.domain.common.conditions import FALSE, TRUE, Condition
 from caretaker.domain.common.validation import FieldError
 from caretaker.domain.health.reasons import HealthReason
 from caretaker.domain.health.status import HealthPolicyStatus, RuleStatus
-from caretaker.domain.health.world import QueryFailure
+from caretaker.domain.promql.outcome import QueryFailure
 
 MAX_SHOWN = 5
 

@@ -24,7 +24,8 @@ from caretaker.domain.health.safety import IN_FLIGHT_HORIZON, circuit_reason, in
 from caretaker.domain.health.spec import HealthPolicySpec
 from caretaker.domain.health.status import IN_FLIGHT, HealthPolicyStatus, Result, RuleStatus
 from caretaker.domain.health.targets import TargetKind
-from caretaker.domain.health.world import HealthWorld, QueryFailed, QueryFailure
+from caretaker.domain.health.world import HealthWorld
+from caretaker.domain.promql.outcome import QueryFailed, QueryFailure
 
 
 @dataclass(frozen=True)

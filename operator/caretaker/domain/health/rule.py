@@ -26,7 +26,7 @@ from caretaker.domain.health.status import RuleError, RuleState, RuleStatus, Tar
 from caretaker.domain.health.targets import Target, series_name, target_of
 from caretaker.domain.health.text import summary
 from caretaker.domain.health.verify import finish_on_clear, sync_steps
-from caretaker.domain.health.world import QueryFailed, QueryFailure, QueryOutcome, Sample
+from caretaker.domain.promql.outcome import QueryFailed, QueryFailure, QueryOutcome, Sample
 
 MAX_TARGETS = 300  # per rule: the status must stay far below etcd's object size limit
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from caretaker.domain.ceph.cluster import CephCluster, OkToStop
 from caretaker.domain.common.validation import FieldError
@@ -23,42 +22,13 @@ from caretaker.domain.health.records import RemediationView
 from caretaker.domain.health.spec import HealthPolicySpec
 from caretaker.domain.health.status import HealthPolicyStatus
 from caretaker.domain.health.targets import Target
+from caretaker.domain.promql.outcome import QueryOutcome
 
 HEALTH_OK = "HEALTH_OK"
 HEALTH_WARN = "HEALTH_WARN"
 HEALTH_ERR = "HEALTH_ERR"
 # The age in seconds of the newest sample of the Ceph exporter (no result: no series at all).
 FRESHNESS_QUERY = "time() - max(timestamp(ceph_health_status))"
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One series of a rule's query: its labels (``__name__`` ignored) and value."""
-
-    labels: Mapping[str, str]
-    value: float
-
-
-@dataclass(frozen=True)
-class QueryOk:
-    samples: tuple[Sample, ...]
-
-
-class QueryFailure(StrEnum):
-    UNREACHABLE = "Unreachable"  # connection, timeout, 5xx, auth refused
-    BAD_QUERY = "BadQuery"  # Prometheus rejected the expression (its own text in message)
-    BAD_RESPONSE = "BadResponse"  # garbage, not a Prometheus API answer
-    STALE = "Stale"  # samples older than the staleness limit: data cannot be trusted
-    NOT_EVALUATED = "NotEvaluated"  # the executor did not run this rule's query
-
-
-@dataclass(frozen=True)
-class QueryFailed:
-    failure: QueryFailure
-    message: str
-
-
-QueryOutcome = QueryOk | QueryFailed
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,21 @@ from dataclasses import dataclass
 
 from caretaker.domain.ceph import gates as ceph_gates
 from caretaker.domain.maintenance.spec import MaintenanceSpec
-from caretaker.domain.maintenance.world import World
+from caretaker.domain.maintenance.world import GateResult, World
+from caretaker.domain.promql.outcome import QueryFailed, QueryOutcome
 
 NOT_ANSWERED = "ceph osd ok-to-stop not answered yet"
+
+
+def promql_gate(name: str, outcome: QueryOutcome) -> GateResult:
+    """A PromQL gate holds when its query returns no series (an alert that is not firing); a
+    query that fails means the gate does not hold."""
+    if isinstance(outcome, QueryFailed):
+        return GateResult(name, False, f"cannot evaluate: {outcome.failure}: {outcome.message}")
+    if outcome.samples:
+        shown = ", ".join(f"{dict(s.labels)}={s.value:g}" for s in outcome.samples[:3])
+        return GateResult(name, False, f"{len(outcome.samples)} series: {shown}")
+    return GateResult(name, True, "no series")
 
 
 @dataclass(frozen=True)

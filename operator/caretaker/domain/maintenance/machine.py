@@ -26,6 +26,7 @@ from caretaker.domain.maintenance.status import (
     MaintenanceStatus,
     NodePhase,
     NodeRecord,
+    may_join,
 )
 from caretaker.domain.maintenance.summary import (
     Summary,
@@ -185,7 +186,7 @@ def _maybe_start(
         return status, ()
     if len(active) >= spec.max_unavailable or delay_left(status, spec, world.now) > timedelta(0):
         return status, ()
-    domains = {n.failure_domain for n in active}
+    away = [n.failure_domain for n in active]
     refusals: tuple[Note, ...] = ()
     for record in status.nodes:
         if record.phase != NodePhase.PENDING:
@@ -200,7 +201,7 @@ def _maybe_start(
             continue
         if record.message.startswith(REFUSED):  # Ceph and Kubernetes agree again
             status = status.replace_node(record.with_(message=""))
-        if domains and placed.domain not in domains:
+        if not may_join(away, placed.domain, spec.max_unavailable):
             continue
         osds = world.ceph.osds_of(record.name)
         started = record.with_(

@@ -29,7 +29,7 @@ from caretaker.domain.maintenance.context import NodeContext
 from caretaker.domain.maintenance.gates import preflight_gates
 from caretaker.domain.maintenance.machine import next_step, targets
 from caretaker.domain.maintenance.spec import MaintenanceSpec
-from caretaker.domain.maintenance.status import ACTIVE_PHASES
+from caretaker.domain.maintenance.status import ACTIVE_PHASES, may_join
 from caretaker.domain.maintenance.world import World
 
 
@@ -94,9 +94,7 @@ def batches(names: Sequence[str], domains: Mapping[str, str], max_unavailable: i
         first = pending.pop(0)
         group = [first]
         for name in list(pending):
-            if len(group) >= max_unavailable:
-                break
-            if domains[name] == domains[first]:
+            if may_join([domains[g] for g in group], domains[name], max_unavailable):
                 group.append(name)
                 pending.remove(name)
         number.update(dict.fromkeys(group, batch))

@@ -6,7 +6,7 @@ Whether a node is cordoned by us is read from the node's own annotation.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -56,6 +56,13 @@ ACTIVE_PHASES = frozenset(
     }
 )
 DISRUPTED_PHASES = ACTIVE_PHASES - {NodePhase.PREFLIGHT}
+
+
+def may_join(away: Collection[str], domain: str, max_unavailable: int) -> bool:
+    """Whether a node of failure domain ``domain`` may start while nodes of the failure domains
+    ``away`` (one entry per node) are away: fewer than ``max_unavailable``, all of its domain.
+    The one rule for the state machine and for ``caretaker plan``'s batches."""
+    return len(away) < max_unavailable and all(other == domain for other in away)
 
 
 class NooutState(StrEnum):

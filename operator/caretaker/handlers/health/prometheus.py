@@ -20,29 +20,19 @@ from kubernetes.client import ApiClient
 from caretaker.clients.kube.secrets import SecretUnavailable, read_secret_data, read_secret_value
 from caretaker.clients.prometheus import (
     BasicAuth,
-    PrometheusAuthRejected,
-    PrometheusBadQuery,
     PrometheusClient,
-    PrometheusError,
     PrometheusSettings,
-    PrometheusUnreachable,
     RetryPolicy,
 )
 from caretaker.domain.health.evaluation import rule_queries
 from caretaker.domain.health.refs import PrometheusSpec
 from caretaker.domain.health.spec import HealthPolicySpec
-from caretaker.domain.health.world import (
-    FRESHNESS_QUERY,
-    QueryFailed,
-    QueryFailure,
-    QueryOk,
-    QueryOutcome,
-    Sample,
-)
+from caretaker.domain.health.world import FRESHNESS_QUERY
+from caretaker.domain.promql.outcome import QueryFailed, QueryFailure, QueryOk, QueryOutcome
+from caretaker.handlers.promql.query import ask
 from caretaker.handlers.services import Services
 
 HEALTH_RETRY = RetryPolicy(max_attempts=2, max_total_seconds=2.0, max_backoff=1.0)
-HEALTH_QUERY_TIMEOUT = 10.0
 _CA_DIR = Path(tempfile.gettempdir()) / "caretaker-prometheus-ca"
 
 
@@ -58,11 +48,11 @@ def run_queries(services: Services, namespace: str, spec: HealthPolicySpec) -> Q
     if isinstance(client_or_error, QueryFailed):
         return _all_failed(spec, client_or_error)
     with client_or_error as client:
-        freshness = _ask(client, FRESHNESS_QUERY)
+        freshness = ask(client, FRESHNESS_QUERY)
         if isinstance(freshness, QueryFailed):
             return _all_failed(spec, freshness)
         age = _age(freshness)
-        outcomes = {query.rule: _ask(client, query.expr) for query in rule_queries(spec)}
+        outcomes = {query.rule: ask(client, query.expr) for query in rule_queries(spec)}
     return QueryResults(outcomes, age)
 
 
@@ -75,18 +65,6 @@ def _age(outcome: QueryOk) -> timedelta | None:
     if not values or values[0] != values[0]:  # no series, or NaN
         return None
     return timedelta(seconds=max(0.0, values[0]))
-
-
-def _ask(client: PrometheusClient, expr: str) -> QueryOutcome:
-    try:
-        result = client.query(expr, timeout=HEALTH_QUERY_TIMEOUT)
-    except PrometheusBadQuery as error:
-        return QueryFailed(QueryFailure.BAD_QUERY, error.server_message)
-    except (PrometheusUnreachable, PrometheusAuthRejected) as error:
-        return QueryFailed(QueryFailure.UNREACHABLE, str(error))
-    except PrometheusError as error:
-        return QueryFailed(QueryFailure.BAD_RESPONSE, str(error))
-    return QueryOk(tuple(Sample(dict(s.labels), s.value) for s in result.samples))
 
 
 def _client(
