@@ -309,6 +309,16 @@ def _with_operator(
     }
 
 
+def _jsonable(value: Any) -> Any:
+    """JSON needs string keys: ("GET", "nodes", "") becomes "GET nodes"."""
+    if isinstance(value, dict):
+        return {
+            " ".join(filter(None, k)) if isinstance(k, tuple) else str(k): _jsonable(v)
+            for k, v in value.items()
+        }
+    return str(value) if isinstance(value, Path) else value
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--idle-seconds", type=float, default=60.0)
@@ -339,9 +349,9 @@ def main() -> int:
                 ["git", "-C", str(REPO), "worktree", "remove", "--force", str(args.operator_tree)],
                 check=False,
             )
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1, default=str))
     print(report(results))
+    if args.json:
+        args.json.write_text(json.dumps(_jsonable(results), indent=1))
     return 0
 
 

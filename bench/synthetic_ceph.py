@@ -291,5 +291,8 @@ class _Handler(socketserver.BaseRequestHandler):
 
     def handle(self) -> None:
         wire = self.server.wire
-        request = wire.read_request(self.request)
-        wire.send_reply(self.request, *self.server.ceph.answer(request))
+        try:
+            request = wire.read_request(self.request)
+            wire.send_reply(self.request, *self.server.ceph.answer(request))
+        except (OSError, wire.Error):
+            pass  # the operator went away mid-command (it was stopped)
