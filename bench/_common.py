@@ -58,9 +58,9 @@ def samples(text: str, name: str) -> list[tuple[dict[str, str], float]]:
     return found
 
 
-def operator_metric(port: int, name: str) -> float:
+def operator_metric(port: int, name: str, timeout: float = 5) -> float:
     """The sum of every sample of ``name`` (all labels) on the operator's /metrics."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=timeout) as answer:
         text = answer.read().decode()
     return sum(value for _, value in samples(text, name))
 

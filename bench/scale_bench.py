@@ -113,9 +113,17 @@ class Sampler:
             "cpu": cpu_seconds(self.pid),
             "api": apiserver_requests_by(self.kubeconfig),
             "ceph": Counter(self.ceph.counts),
-            "ceph_metric": operator_metric(self.port, "caretaker_ceph_command_seconds_count"),
-            "reconciles": operator_metric(self.port, "controller_runtime_reconcile_total"),
+            "ceph_metric": self._metric("caretaker_ceph_command_seconds_count"),
+            "reconciles": self._metric("controller_runtime_reconcile_total"),
         }
+
+    def _metric(self, name: str) -> float:
+        """NaN when the operator is too busy to answer /metrics within 30 s (seen with 200
+        threads: its metrics server shares the interpreter lock)."""
+        try:
+            return operator_metric(self.port, name, timeout=30)
+        except OSError:
+            return float("nan")
 
     def phase(self, seconds: float) -> dict[str, Any]:
         start, rss = self.snapshot(), []
