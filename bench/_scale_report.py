@@ -91,8 +91,8 @@ def report(results: dict[str, Any]) -> str:
             _verdict(hundredth is not None and hundredth <= 2),
         ),
     ]
-    workers = results["args"].get("workers")
-    code = f"HEAD with {workers} kopf worker threads" if workers else "this checkout"
+    rev = results["args"].get("code")
+    code = f"the operator of {rev}" if rev else "this checkout"
     width = max(len(r[0]) for r in rows)
     lines = [f"{'What':<{width}}  {'Figure':>16}  {'Target':>10}  Verdict"]
     lines += [f"{a:<{width}}  {b:>16}  {c:>10}  {d}" for a, b, c, d in rows]

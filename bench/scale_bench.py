@@ -196,17 +196,13 @@ def _with_status(api: ApiClient, args: argparse.Namespace) -> dict[str, int]:
     return {"maintenances": maintenances, "policies": policies}
 
 
-def _patched_operator(workers: int) -> Path:
-    """A temporary worktree of HEAD whose kopf thread pool has ``workers`` threads (kopf runs
-    each sync daemon on a thread of that pool for its whole life)."""
-    tree = Path(tempfile.mkdtemp(prefix="caretaker-workers-"))
+def _worktree(rev: str) -> Path:
+    """A temporary worktree of ``rev``, whose operator the run measures (to compare code
+    versions on the same machine)."""
+    tree = Path(tempfile.mkdtemp(prefix="caretaker-code-"))
     subprocess.run(
-        ["git", "-C", str(REPO), "worktree", "add", "-q", "--detach", str(tree)], check=True
+        ["git", "-C", str(REPO), "worktree", "add", "-q", "--detach", str(tree), rev], check=True
     )
-    wiring = tree / "operator" / "caretaker" / "handlers" / "wiring.py"
-    text = wiring.read_text()
-    assert "max_workers = 32" in text, "wiring.py no longer sets max_workers = 32"
-    wiring.write_text(text.replace("max_workers = 32", f"max_workers = {workers}"))
     return tree
 
 
@@ -339,16 +335,15 @@ def main() -> int:
     parser.add_argument("--reconcile-interval", type=float, default=10.0)
     parser.add_argument("--settle-seconds", type=float, default=120.0)
     parser.add_argument(
-        "--workers",
-        type=int,
-        help="run HEAD's operator with this many kopf worker threads instead of 32 (a "
-        "temporary worktree): shows the figures past the thread-pool limit",
+        "--code",
+        metavar="REV",
+        help="measure the operator of this commit (a temporary worktree) instead of this one",
     )
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     parser.add_argument("--keep", action="store_true", help="keep the state directory")
     args = parser.parse_args()
     os.environ.setdefault("CARETAKER_TESTBED_PORT_BASE", "30000")
-    args.operator_tree = _patched_operator(args.workers) if args.workers else None
+    args.operator_tree = _worktree(args.code) if args.code else None
     try:
         results = run(args)
     finally:
