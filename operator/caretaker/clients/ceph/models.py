@@ -67,6 +67,7 @@ class ClusterStatus:
     pgs: PgStat
     mgr_available: bool
     num_mons: int = 0  # in the monmap (quorum: those that answer)
+    osdmap_epoch: int = 0  # the OSD map's epoch (0: not reported)
 
 
 @dataclass(frozen=True)

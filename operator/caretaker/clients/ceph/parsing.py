@@ -87,6 +87,7 @@ def parse_status(data: Json) -> ClusterStatus:
         pgs=PgStat(total=int(pgmap.get("num_pgs", 0)), by_state=by_state),
         mgr_available=bool(data.get("mgrmap", {}).get("available", False)),
         num_mons=int(data.get("monmap", {}).get("num_mons", 0)),
+        osdmap_epoch=int(osdmap.get("epoch", 0)),
     )
 
 
