@@ -64,7 +64,6 @@ class SyntheticCeph:
             "osd tree": _dumps(self._osd_tree()),
             "osd metadata": _dumps(self._osd_metadata()),
             "osd crush dump": _dumps(recorded("crush_dump_types")),
-            "pg stat": _dumps(self._pg_stat()),
         }
 
     # -- the protocol ----------------------------------------------------------------------
@@ -85,7 +84,6 @@ class SyntheticCeph:
         return {
             "osd dump": self._osd_dump,
             "status": self._status,
-            "health": self._health,
             "osd df": self._osd_df,
         }
 
@@ -235,14 +233,6 @@ class SyntheticCeph:
         status["quorum"], status["quorum_names"] = [0, 1, 2], ["a", "b", "c"]
         status["monmap"]["num_mons"] = 3
         return dict(status)
-
-    def _pg_stat(self) -> dict[str, Any]:
-        stat = recorded("pg_stat_clean")
-        pgs = PGS_PER_POOL * 2
-        stat["pg_summary"].update(
-            num_pgs=pgs, num_pg_by_state=[{"name": "active+clean", "num": pgs}]
-        )
-        return dict(stat)
 
     def _osd_df(self) -> dict[str, Any]:
         df = recorded("osd_df")
