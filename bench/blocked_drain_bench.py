@@ -24,69 +24,38 @@ import argparse
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO / "tests"), str(REPO / "operator")]
+from _common import (
+    REPO,
+    apiserver_requests,
+    baseline_rate,
+    install_crds,
+    operator_metric,
+    script,
+)
+from kubernetes.client import ApiClient
 
-from kubernetes.client import ApiClient  # noqa: E402
-
-from caretaker.clients.kube.api import load_api_client, request_json  # noqa: E402
-from fixtures.cluster import (  # noqa: E402
+from caretaker.clients.kube.api import load_api_client, request_json
+from fixtures.cluster import (
     create_deployment,
     read_images,
     wait_pdb_allows,
     wait_running,
 )
-from fixtures.kube import create_pdb_v1beta1  # noqa: E402
-from fixtures.maintenance import create_maintenance, get_maintenance, status_of  # noqa: E402
-from fixtures.operator import apply_crd, operator_process  # noqa: E402
+from fixtures.kube import create_pdb_v1beta1
+from fixtures.maintenance import create_maintenance, get_maintenance, status_of
+from fixtures.operator import operator_process
 
 NAMESPACE = "bench"
 METRICS_PORT = 30096
 
 
-def _script(name: str, *args: str) -> None:
-    subprocess.run(
-        [str(REPO / "hack" / "testbed" / name), *args], check=True, stdout=subprocess.DEVNULL
-    )
-
-
-def _operator_metric(prefix: str) -> float:
-    with urllib.request.urlopen(f"http://127.0.0.1:{METRICS_PORT}/metrics", timeout=5) as answer:
-        text = answer.read().decode()
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith(prefix) and not line.startswith("#")
-    )
-
-
-def _apiserver_requests(kubeconfig: Path) -> float:
-    text = subprocess.run(
-        ["kubectl", "--kubeconfig", str(kubeconfig), "get", "--raw", "/metrics"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("apiserver_request_total{")
-    )
-
-
 def _setup(api: ApiClient, state: Path) -> str:
-    import yaml  # noqa: PLC0415
-
-    for crd in sorted((REPO / "crds").glob("*.yaml")):
-        for doc in yaml.safe_load_all(crd.read_text()):
-            apply_crd(api, doc)
+    install_crds(api)
     for ns in (NAMESPACE, "caretaker-system"):
         body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
         request_json(api, "POST", "/api/v1/namespaces", body=body)
@@ -130,16 +99,16 @@ def _measure(
         time.sleep(2)
         start = (
             time.monotonic(),
-            _operator_metric("controller_runtime_reconcile_total"),
-            _operator_metric("caretaker_ceph_command_seconds_count"),
-            _apiserver_requests(kubeconfig),
+            operator_metric(METRICS_PORT, "controller_runtime_reconcile_total"),
+            operator_metric(METRICS_PORT, "caretaker_ceph_command_seconds_count"),
+            apiserver_requests(kubeconfig),
         )
         time.sleep(seconds)
         end = (
             time.monotonic(),
-            _operator_metric("controller_runtime_reconcile_total"),
-            _operator_metric("caretaker_ceph_command_seconds_count"),
-            _apiserver_requests(kubeconfig),
+            operator_metric(METRICS_PORT, "controller_runtime_reconcile_total"),
+            operator_metric(METRICS_PORT, "caretaker_ceph_command_seconds_count"),
+            apiserver_requests(kubeconfig),
         )
         patch = {"spec": {"abort": True}}
         path = f"/apis/caretaker.dev/v1alpha1/namespaces/{NAMESPACE}/maintenances/{name}"
@@ -158,13 +127,6 @@ def _measure(
     }
 
 
-def _baseline(state: Path, seconds: float) -> float:
-    kubeconfig = state / "kube" / "kubeconfig"
-    before, started = _apiserver_requests(kubeconfig), time.monotonic()
-    time.sleep(seconds)
-    return (_apiserver_requests(kubeconfig) - before) / (time.monotonic() - started)
-
-
 def run(before: str, seconds: float) -> dict[str, Any]:
     state = Path(tempfile.mkdtemp(prefix="caretaker-bench-", dir="/dev/shm"))
     old = Path(tempfile.mkdtemp(prefix="caretaker-before-"))
@@ -174,20 +136,20 @@ def run(before: str, seconds: float) -> dict[str, Any]:
     )
     components = ("kube.sh", "nodes.sh", "ceph.sh")
     try:
-        for script in components:
-            _script(script, "start", str(state))
+        for component in components:
+            script(component, "start", str(state))
         api = load_api_client(state / "kube" / "kubeconfig")
         node = _setup(api, state)
         results = {
-            "baseline_api": _baseline(state, seconds),
+            "baseline_api": baseline_rate(state / "kube" / "kubeconfig", seconds),
             "before": _measure(api, state, node, ("before", str(old / "operator")), seconds),
             "after": _measure(api, state, node, ("after", str(REPO / "operator")), seconds),
         }
-        results["baseline_api_end"] = _baseline(state, seconds)
+        results["baseline_api_end"] = baseline_rate(state / "kube" / "kubeconfig", seconds)
         return results
     finally:
-        for script in reversed(components):
-            _script(script, "stop", str(state))
+        for component in reversed(components):
+            script(component, "stop", str(state))
         shutil.rmtree(state, ignore_errors=True)
         subprocess.run(
             ["git", "-C", str(REPO), "worktree", "remove", "--force", str(old)], check=False

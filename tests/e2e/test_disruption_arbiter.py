@@ -9,7 +9,6 @@ failure domains be down or flagged noout, and ``ok-to-stop`` on everything disru
 
 from __future__ import annotations
 
-import secrets
 import time
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
@@ -19,7 +18,6 @@ from typing import Any
 import pytest
 from kubernetes.client import ApiClient
 
-from caretaker.clients.kube.api import api_path, request_json
 from fixtures.ceph import CephTestbed
 from fixtures.cluster import ROOK_NAMESPACE
 from fixtures.health import (
@@ -31,7 +29,6 @@ from fixtures.health import (
     records,
     target_status,
 )
-from fixtures.kube import delete_ignoring_missing, wait_service_account
 from fixtures.maintenance import (
     create_maintenance,
     disruption_claims,
@@ -95,16 +92,6 @@ def check_ceph(ceph: CephTestbed) -> int:
     if osds:
         assert ok_to_stop(ceph, osds, epoch), f"ok-to-stop refuses {sorted(osds)}"
     return len(domains)
-
-
-@pytest.fixture
-def second_namespace(kube_api: ApiClient) -> Any:
-    name = f"ct-{secrets.token_hex(4)}"
-    body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-    request_json(kube_api, "POST", "/api/v1/namespaces", body=body)
-    wait_service_account(kube_api, name)
-    yield name
-    delete_ignoring_missing(kube_api, api_path("/api/v1/namespaces/{}", name))
 
 
 def test_two_namespaces_same_second_never_two_failure_domains(

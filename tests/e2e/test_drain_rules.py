@@ -11,7 +11,6 @@ import pytest
 from kubernetes.client import ApiClient
 
 from caretaker.clients.kube.api import MERGE_PATCH, api_path, request_json
-from caretaker.clients.kube.pods import get_pod
 from fixtures.ceph import CephTestbed
 from fixtures.cluster import (
     NodeSide,
@@ -25,6 +24,7 @@ from fixtures.cluster import (
     wait_running,
 )
 from fixtures.kube import create_pdb_v1beta1
+from fixtures.kube_reads import get_pod
 from fixtures.maintenance import (
     OperatorFactory,
     create_maintenance,

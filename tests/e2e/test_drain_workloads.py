@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from kubernetes.client import ApiClient
 
-from caretaker.clients.kube.pods import get_pod
 from fixtures.ceph import CephTestbed
 from fixtures.cluster import (
     NodeSide,
@@ -25,6 +24,7 @@ from fixtures.cluster import (
     remove_finalizers,
     wait_running,
 )
+from fixtures.kube_reads import get_pod
 from fixtures.maintenance import (
     OperatorFactory,
     create_maintenance,

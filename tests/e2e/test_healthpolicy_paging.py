@@ -21,7 +21,7 @@ import pytest
 from kubernetes.client import ApiClient
 
 from caretaker.clients.kube.api import MERGE_PATCH, KubeApiError, api_path, request_json
-from caretaker.clients.kube.events import ObjectRef, list_events
+from caretaker.clients.kube.events import ObjectRef
 from caretaker.constants import LEAVE_OPEN_ANNOTATION
 from fixtures.ceph import CephTestbed
 from fixtures.health import (
@@ -37,6 +37,7 @@ from fixtures.health import (
     records,
     wait_condition,
 )
+from fixtures.kube_reads import list_events
 from fixtures.operator import wait_until
 from fixtures.receivers import RecordedRequest, Reply
 

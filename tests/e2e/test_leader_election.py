@@ -18,7 +18,7 @@ from contextlib import ExitStack, contextmanager
 import pytest
 from kubernetes.client import ApiClient
 
-from caretaker.clients.kube.events import ObjectRef, list_events
+from caretaker.clients.kube.events import ObjectRef
 from fixtures.ceph import CephTestbed
 from fixtures.health import (
     HealthOperator,
@@ -29,6 +29,7 @@ from fixtures.health import (
     records,
     wait_evaluations,
 )
+from fixtures.kube_reads import list_events
 from fixtures.maintenance import (
     OperatorFactory,
     create_maintenance,

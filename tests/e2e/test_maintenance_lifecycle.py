@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from kubernetes.client import ApiClient
 
-from caretaker.clients.kube.events import ObjectRef, list_events
+from caretaker.clients.kube.events import ObjectRef
 from fixtures.ceph import CephTestbed
 from fixtures.cluster import (
     NodeSide,
@@ -26,6 +26,7 @@ from fixtures.cluster import (
     wait_running,
 )
 from fixtures.kube import create_pdb_v1beta1
+from fixtures.kube_reads import list_events
 from fixtures.maintenance import (
     CORDON_ANNOTATION,
     OperatorFactory,

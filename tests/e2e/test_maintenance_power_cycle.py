@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from kubernetes.client import ApiClient
 
-from caretaker.clients.kube.events import ObjectRef, list_events
+from caretaker.clients.kube.events import ObjectRef
 from fixtures.ceph import CephTestbed
 from fixtures.cluster import NodeSide, osd_pod_phases
+from fixtures.kube_reads import list_events
 from fixtures.maintenance import (
     OperatorFactory,
     create_maintenance,

@@ -22,10 +22,11 @@ import pytest
 from kubernetes.client import ApiClient
 
 from caretaker.clients.kube.api import KubeApiError, api_path, request_json
-from caretaker.clients.kube.events import ObjectRef, list_events
+from caretaker.clients.kube.events import ObjectRef
 from fixtures.ceph import CephTestbed
 from fixtures.cluster import ROOK_NAMESPACE, NodeSide, running_pods
 from fixtures.kube import create_pod
+from fixtures.kube_reads import list_events
 from fixtures.maintenance import (
     OperatorFactory,
     create_maintenance,

@@ -23,8 +23,7 @@ import yaml
 from kubernetes.client import ApiClient
 
 from caretaker.clients.kube.api import KubeApiError, api_path, load_api_client, request_json
-from caretaker.clients.kube.events import ObjectRef, list_events
-from caretaker.clients.kube.pods import get_pod
+from caretaker.clients.kube.events import ObjectRef
 from fixtures.ceph import CephTestbed
 from fixtures.chart import (
     CHART,
@@ -61,6 +60,7 @@ from fixtures.health import (
     wait_evaluations,
 )
 from fixtures.kube import KubeTestbed, create_node, create_pod, delete_ignoring_missing
+from fixtures.kube_reads import get_pod, list_events
 from fixtures.maintenance import (
     CORDON_ANNOTATION,
     LEASE_NAMESPACE,

@@ -26,7 +26,7 @@ from caretaker.clients.kube.api import (
     load_api_client,
     request_json,
 )
-from caretaker.clients.kube.events import ObjectRef, list_events, post_event
+from caretaker.clients.kube.events import ObjectRef, post_event
 from caretaker.clients.kube.eviction import (
     POLICY_V1BETA1,
     BlockedByBudget,
@@ -46,15 +46,12 @@ from caretaker.clients.kube.nodes import (
     CORDONED_BY_ANNOTATION,
     Taint,
     add_taint,
-    cordon,
     cordon_for,
     get_node,
     list_nodes,
-    remove_taint,
-    uncordon,
     uncordon_for,
 )
-from caretaker.clients.kube.pods import get_pod, pods_on_node
+from caretaker.clients.kube.pods import pods_on_node
 from fixtures.kube import (
     KubeTestbed,
     create_pdb_v1beta1,
@@ -64,6 +61,8 @@ from fixtures.kube import (
     set_pdb_status,
     set_pod_status,
 )
+from fixtures.kube_reads import get_pod, list_events
+from fixtures.maintenance import set_unschedulable
 
 pytestmark = pytest.mark.kube
 
@@ -110,21 +109,6 @@ def test_list_nodes_by_label_and_get_missing_node(kube_api: ApiClient, make_node
     assert get_node(kube_api, "ct-node-does-not-exist") is None
 
 
-def test_cordon_uncordon_round_trip(kube_api: ApiClient, make_node: MakeNode) -> None:
-    node = make_node()
-
-    assert cordon(kube_api, node).unschedulable
-    assert raw_node(kube_api, node).get("unschedulable") is True
-    assert cordon(kube_api, node).unschedulable  # idempotent
-    info = get_node(kube_api, node)
-    assert info is not None
-    assert info.unschedulable
-
-    assert not uncordon(kube_api, node).unschedulable
-    assert not raw_node(kube_api, node).get("unschedulable")
-    assert not uncordon(kube_api, node).unschedulable
-
-
 def test_owned_cordon_is_lifted_only_by_its_owner(kube_api: ApiClient, make_node: MakeNode) -> None:
     node = make_node()
 
@@ -147,7 +131,7 @@ def test_owned_cordon_is_lifted_only_by_its_owner(kube_api: ApiClient, make_node
 
 def test_cordon_by_someone_else_is_left_alone(kube_api: ApiClient, make_node: MakeNode) -> None:
     node = make_node()
-    cordon(kube_api, node)  # an administrator's cordon: no owner annotation
+    set_unschedulable(kube_api, node, True, owner=None)  # an administrator's cordon
 
     assert not cordon_for(kube_api, node, "ns/maint-a")
     assert not uncordon_for(kube_api, node, "ns/maint-a")
@@ -170,7 +154,7 @@ def test_node_ready_comes_from_the_ready_condition(
         assert info.ready is ready
 
 
-def test_taint_and_untaint_are_idempotent_and_keep_foreign_taints(
+def test_taint_is_idempotent_updates_the_value_and_keeps_foreign_taints(
     kube_api: ApiClient, make_node: MakeNode
 ) -> None:
     foreign = {"key": "vendor/other", "value": "x", "effect": "NoSchedule"}
@@ -189,14 +173,8 @@ def test_taint_and_untaint_are_idempotent_and_keep_foreign_taints(
     assert info is not None
     assert [t.value for t in info.taints if t.key == ours.key] == ["repair"]
 
-    assert remove_taint(kube_api, node, ours.key, "NoSchedule") is True
-    assert remove_taint(kube_api, node, ours.key, "NoSchedule") is False
-    assert raw_node(kube_api, node)["taints"] == [foreign]
 
-
-def test_no_execute_taint_gets_time_added_and_last_taint_removal_clears_list(
-    kube_api: ApiClient, make_node: MakeNode
-) -> None:
+def test_no_execute_taint_gets_time_added(kube_api: ApiClient, make_node: MakeNode) -> None:
     node = make_node()
 
     assert add_taint(kube_api, node, Taint("caretaker.io/evict", "NoExecute"))
@@ -205,9 +183,6 @@ def test_no_execute_taint_gets_time_added_and_last_taint_removal_clears_list(
     (written,) = taints
     assert written["effect"] == "NoExecute"
     assert written["timeAdded"]
-
-    assert remove_taint(kube_api, node, "caretaker.io/evict", "NoExecute")
-    assert not raw_node(kube_api, node).get("taints")
 
 
 def test_taint_of_missing_node_is_a_404(kube_api: ApiClient) -> None:

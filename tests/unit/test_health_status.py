@@ -168,3 +168,25 @@ def test_unreadable_entries_are_dropped_not_fatal() -> None:
     status = status_from_dict(raw)
     assert [r.name for r in status.rules] == ["ok"]
     assert status_from_dict(None) == HealthPolicyStatus()
+
+
+T0 = datetime(2026, 12, 1, 22, tzinfo=UTC)
+
+
+def test_the_maintenances_are_needed_only_while_something_fires_or_was_tracked() -> None:
+    from caretaker.domain.health.world import anything_firing  # noqa: PLC0415
+    from caretaker.domain.promql.outcome import (  # noqa: PLC0415
+        QueryFailed,
+        QueryFailure,
+        QueryOk,
+        Sample,
+    )
+
+    quiet = {"a": QueryOk(()), "b": QueryFailed(QueryFailure.UNREACHABLE, "down")}
+    assert not anything_firing(quiet, HealthPolicyStatus())
+    assert anything_firing({"a": QueryOk((Sample({"x": "1"}, 1.0),))}, HealthPolicyStatus())
+    target = TargetStatus(Target(TargetKind.OSD, "osd.1"), T0, 1.0, {})
+    tracked = HealthPolicyStatus(
+        rules=(RuleStatus("a", RuleState.PENDING, T0, T0, None, (target,)),)
+    )
+    assert anything_firing(quiet, tracked)  # its rule failed this interval: state kept

@@ -12,12 +12,10 @@ from hypothesis import strategies as st
 
 from caretaker.clients.prometheus import (
     BasicAuth,
-    InstantResult,
     PrometheusAuthRejected,
     PrometheusBadQuery,
     PrometheusBadResponse,
     PrometheusError,
-    PrometheusNoData,
     PrometheusSettings,
     PrometheusUnreachable,
     Sample,
@@ -26,7 +24,6 @@ from caretaker.clients.prometheus.parsing import (
     error_for_http_failure,
     http_failure_from,
     parse_instant_result,
-    parse_range_result,
     parse_value,
 )
 
@@ -88,16 +85,15 @@ def test_vector_samples_keep_labels_values_and_order(
     raw = [{"metric": labels, "value": [EVAL_TIME, prometheus_number(v)]} for labels, v in entries]
     result = parse_instant_result(json.loads(json.dumps(raw)), "q", EVAL_TIME)
     assert [dict(s.labels) for s in result.samples] == [labels for labels, _ in entries]
-    assert list(result.values()) == [v for _, v in entries]
-    assert result.has_data == bool(entries)
+    assert [s.value for s in result.samples] == [v for _, v in entries]
+    assert bool(result) == bool(entries)
     assert not result.is_scalar
 
 
 def test_an_empty_vector_is_no_data_not_an_error() -> None:
     result = parse_instant_result([], "absent_metric", EVAL_TIME)
-    assert not result.has_data
-    with pytest.raises(PrometheusNoData, match="absent_metric"):
-        result.require_data()
+    assert result.samples == ()
+    assert not result
 
 
 def test_results_are_sequences_so_no_data_is_falsy() -> None:
@@ -108,7 +104,6 @@ def test_results_are_sequences_so_no_data_is_falsy() -> None:
     assert result[0].labels == {"osd": "0"}
     assert [s.labels["osd"] for s in result[:2]] == ["0", "1"]
     assert not parse_instant_result([], "q", EVAL_TIME)
-    assert not parse_range_result([], "q", 0.0, 1.0, 1.0)
 
 
 def test_a_scalar_is_one_sample_without_labels() -> None:
@@ -128,25 +123,10 @@ def test_a_range_vector_from_an_instant_query_is_a_bad_query() -> None:
         parse_instant_result(raw, "up[1m]", EVAL_TIME)
 
 
-def test_range_series_become_points() -> None:
-    raw = [{"metric": {"job": "x"}, "values": [[10, "1"], [20, "0"]]}]
-    result = parse_range_result(raw, "up", 10.0, 20.0, 10.0)
-    (series,) = result.series
-    assert series.labels == {"job": "x"}
-    assert [(p.timestamp, p.value) for p in series.points] == [(10.0, 1.0), (20.0, 0.0)]
-    last = series.last()
-    assert last is not None
-    assert last.value == 0.0
-
-
 @given(json_values)
 def test_any_malformed_answer_raises_a_typed_error(raw: object) -> None:
-    for parse in (
-        lambda: parse_instant_result(raw, "q", EVAL_TIME),
-        lambda: parse_range_result(raw, "q", 0.0, 1.0, 1.0),
-    ):
-        with contextlib.suppress(PrometheusError):
-            parse()
+    with contextlib.suppress(PrometheusError):
+        parse_instant_result(raw, "q", EVAL_TIME)
 
 
 @pytest.mark.parametrize(
@@ -163,25 +143,6 @@ def test_any_malformed_answer_raises_a_typed_error(raw: object) -> None:
 def test_wrong_shapes_are_bad_responses(raw: object) -> None:
     with pytest.raises(PrometheusBadResponse):
         parse_instant_result(raw, "q", EVAL_TIME)
-
-
-# --- staleness ---------------------------------------------------------------------------------
-
-
-def test_stale_samples_are_told_apart_by_age_at_evaluation_time() -> None:
-    old = Sample({"osd": "1"}, 1.0, EVAL_TIME - 120)
-    new = Sample({"osd": "2"}, 1.0, EVAL_TIME - 3)
-    result = InstantResult("q", EVAL_TIME, (old, new))
-    assert result.stale(max_age=60) == (old,)
-    assert result.fresh(max_age=60) == (new,)
-
-
-def test_sample_times_are_joined_without_the_metric_name() -> None:
-    sample = Sample({"__name__": "up", "job": "x"}, 1.0, EVAL_TIME)
-    result = InstantResult("up", EVAL_TIME, (sample,))
-    joined = result.with_sample_times({frozenset({("job", "x")}): EVAL_TIME - 99})
-    assert joined.samples[0].timestamp == EVAL_TIME - 99
-    assert joined.stale(max_age=30) == joined.samples
 
 
 # --- HTTP failures -----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +32,8 @@ from caretaker.metrics import forget_maintenance, reconcile_timer
 
 MAINTENANCE_RESOURCE = (GROUP, VERSION, MAINTENANCES)
 CLEANUP_ROUNDS = 100
+STOP_CHECK_SECONDS = 1.0  # a sleeping loop notices the operator stopping within this
+MAX_LOOPS = 2048  # kopf's thread pool: one thread per object's loop, plus handlers
 
 
 @kopf.on.startup()
@@ -61,23 +64,47 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         prefix=KOPF_PREFIX, key=LAST_HANDLED_KEY
     )
     settings.posting.level = logging.WARNING
-    settings.execution.max_workers = 32
+    # every Maintenance and HealthPolicy loop holds a thread for its life: never let the
+    # next object wait for a free one (threads start only when needed)
+    settings.execution.max_workers = MAX_LOOPS
 
 
 def _fresh(services: Services, plural: str, name: str, namespace: str) -> dict[str, Any] | None:
     return get_custom(services.kube, CustomRef(plural, namespace, name))
 
 
+def _wake(memo: Any) -> threading.Event:
+    """The object's wake-up call: set by every watch event of it (a spec edit, an annotation,
+    a status write), so its loop may sleep long while it waits on people or on a window."""
+    if memo.get("wake") is None:
+        memo.wake = threading.Event()
+    wake: threading.Event = memo.wake
+    return wake
+
+
+def _sleep(stopped: kopf.DaemonStopped, wake: threading.Event, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not stopped and not wake.is_set():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        wake.wait(min(left, STOP_CHECK_SECONDS))
+
+
 def _rounds(
     stopped: kopf.DaemonStopped,
+    wake: threading.Event,
     fetch: Callable[[], dict[str, Any] | None],
     one_round: Callable[[dict[str, Any]], float],
+    *,
     error_wait: float,
     logger: kopf.Logger,
 ) -> None:
     """Runs rounds on the freshest object (one GET each) until it is gone or being deleted, or
-    the operator stops; each round says how long to wait before the next."""
+    the operator stops; each round says how long to wait before the next, and a change to the
+    object ends the wait at once."""
     while not stopped:
+        wake.clear()
         body = fetch()
         if body is None or body["metadata"].get("deletionTimestamp"):
             return
@@ -86,7 +113,12 @@ def _rounds(
         except Exception:
             logger.exception("round failed; retrying")
             wait = error_wait
-        stopped.wait(wait)
+        _sleep(stopped, wake, wait)
+
+
+@kopf.on.event(*MAINTENANCE_RESOURCE)
+def maintenance_changed(memo: Any, **_: Any) -> None:
+    _wake(memo).set()
 
 
 @kopf.daemon(*MAINTENANCE_RESOURCE, cancellation_backoff=1.0)
@@ -106,17 +138,19 @@ def maintenance_loop(
 
     def one_round(body: dict[str, Any]) -> float:
         with reconcile_timer("maintenance"):
-            return reconcile_once(ports, body, datetime.now(UTC)).next_delay(interval)
+            now = datetime.now(UTC)
+            return reconcile_once(ports, body, now).next_delay(interval, now)
 
     done = threading.Event()
     memo.loop_done = done
     try:
         _rounds(
             stopped,
+            _wake(memo),
             lambda: _fresh(services, MAINTENANCES, name, namespace),
             one_round,
-            interval,
-            logger,
+            error_wait=interval,
+            logger=logger,
         )
     finally:
         done.set()
@@ -147,6 +181,11 @@ def maintenance_cleanup(name: str, namespace: str | None, memo: Any, **_: Any) -
 HEALTH_POLICY_RESOURCE = (GROUP, VERSION, HEALTH_POLICIES)
 
 
+@kopf.on.event(*HEALTH_POLICY_RESOURCE)
+def healthpolicy_changed(memo: Any, **_: Any) -> None:
+    _wake(memo).set()
+
+
 @kopf.daemon(*HEALTH_POLICY_RESOURCE, cancellation_backoff=1.0)
 def healthpolicy_loop(
     stopped: kopf.DaemonStopped,
@@ -165,10 +204,11 @@ def healthpolicy_loop(
     try:
         _rounds(
             stopped,
+            _wake(memo),
             lambda: _fresh(services, HEALTH_POLICIES, name, namespace),
             lambda body: health_round(loop, body),
-            services.settings.reconcile_interval,
-            logger,
+            error_wait=services.settings.reconcile_interval,
+            logger=logger,
         )
     finally:
         loop.close()

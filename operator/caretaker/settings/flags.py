@@ -13,13 +13,19 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
 from caretaker.constants import LEADER_LEASE
 from caretaker.settings import parsing as parse
+from caretaker.settings.leader_flags import (
+    LEADER_ENV_SETTINGS,
+    add_leader_election_arguments,
+    leader_election_problem,
+)
+from caretaker.settings.parsing import EnvSetting
 
 
 @dataclass(frozen=True)
@@ -56,21 +62,6 @@ class Settings:
 LOG_FORMATS = ("json", "plain")
 
 
-@dataclass(frozen=True)
-class EnvSetting:
-    """An environment variable that supplies a flag's value when the flag is not given."""
-
-    dest: str  # the flag's argparse destination
-    variable: str
-    parse: Callable[[str], Any]  # the flag's type function
-    many: bool = False  # a comma-separated list, for a repeatable flag
-
-    def read(self, raw: str) -> Any:
-        if not self.many:
-            return self.parse(raw)
-        return [self.parse(item.strip()) for item in raw.split(",") if item.strip()] or None
-
-
 # In order: for one flag, the first variable that is set (and not empty) wins.
 ENV_SETTINGS: tuple[EnvSetting, ...] = (
     EnvSetting("namespace", "CARETAKER_NAMESPACES", parse.namespace, many=True),
@@ -95,23 +86,7 @@ ENV_SETTINGS: tuple[EnvSetting, ...] = (
     EnvSetting("failure_domain_type", "CARETAKER_FAILURE_DOMAIN_TYPE", parse.bucket_type),
     EnvSetting("pagerduty_events_url", "CARETAKER_PAGERDUTY_EVENTS_URL", parse.http_url),
     EnvSetting("reconcile_interval", "CARETAKER_RECONCILE_INTERVAL", parse.interval_seconds),
-    EnvSetting("leader_elect", "CARETAKER_LEADER_ELECT", parse.boolean),
-    EnvSetting("leader_election_lease", "CARETAKER_LEADER_ELECTION_LEASE", parse.object_name),
-    EnvSetting(
-        "leader_election_lease_duration",
-        "CARETAKER_LEADER_ELECTION_LEASE_DURATION",
-        parse.whole_seconds,
-    ),
-    EnvSetting(
-        "leader_election_renew_deadline",
-        "CARETAKER_LEADER_ELECTION_RENEW_DEADLINE",
-        parse.interval_seconds,
-    ),
-    EnvSetting(
-        "leader_election_retry_period",
-        "CARETAKER_LEADER_ELECTION_RETRY_PERIOD",
-        parse.interval_seconds,
-    ),
+    *LEADER_ENV_SETTINGS,
 )
 # Every environment variable the settings read.
 ENV_VARIABLES: tuple[str, ...] = tuple(dict.fromkeys(s.variable for s in ENV_SETTINGS))
@@ -230,33 +205,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         type=parse.interval_seconds,
         help=_env_help("reconcile_interval", f"seconds (default {Settings.reconcile_interval:g})"),
     )
-    _add_leader_election_arguments(parser)
-
-
-def _add_leader_election_arguments(parser: argparse.ArgumentParser) -> None:
-    defaults = Settings()
-    flags: tuple[tuple[str, Callable[[str], Any], str], ...] = (
-        ("lease", parse.object_name, "the Lease, in --lease-namespace (default {})"),
-        ("lease_duration", parse.whole_seconds, "seconds a Lease lasts unrenewed (default {})"),
-        (
-            "renew_deadline",
-            parse.interval_seconds,
-            "seconds until an unrenewed leader exits ({:g})",
-        ),
-        ("retry_period", parse.interval_seconds, "seconds between renewals/tries (default {:g})"),
-    )
-    parser.add_argument(
-        "--leader-elect",
-        action="store_true",
-        default=None,
-        help=_env_help(
-            "leader_elect", "act only while holding the leader Lease (default: act at once)"
-        ),
-    )
-    for name, kind, text in flags:
-        dest = f"leader_election_{name}"
-        shown = text.format(getattr(defaults, dest))
-        parser.add_argument(f"--{dest.replace('_', '-')}", type=kind, help=_env_help(dest, shown))
+    add_leader_election_arguments(parser, Settings(), _env_help)
 
 
 def usage_error(args: argparse.Namespace, message: str) -> NoReturn:
@@ -326,29 +275,7 @@ def settings_from_args(
     )
     given.update({name: values[name] for name in fields if values[name] is not None})
     settings = Settings(**given)
-    problem = leader_election_problem(settings)
+    problem = leader_election_problem(settings, ENV_SETTINGS)
     if problem:
         usage_error(args, problem)
     return settings
-
-
-def leader_election_problem(settings: Settings) -> str:
-    """Why the leader election timings cannot work together ("" when they can): the leader
-    must give up before a standby may take the Lease, and must get to try a renewal first."""
-    duration = settings.leader_election_lease_duration
-    deadline = settings.leader_election_renew_deadline
-    retry = settings.leader_election_retry_period
-    pairs: tuple[tuple[str, float, str, float], ...] = (
-        ("renew_deadline", deadline, "lease_duration", duration),
-        ("retry_period", retry, "renew_deadline", deadline),
-    )
-    for shorter, value, longer, limit in pairs:
-        if value >= limit:
-            return f"{_named(shorter, value)} must be less than {_named(longer, limit)}"
-    return ""
-
-
-def _named(timing: str, value: float) -> str:
-    dest = f"leader_election_{timing}"
-    variable = next(s.variable for s in ENV_SETTINGS if s.dest == dest)
-    return f"--{dest.replace('_', '-')}={value:g} (${variable})"

@@ -13,7 +13,9 @@ import math
 import re
 import urllib.parse
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 _NAME = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?"
 _NAMESPACE = re.compile(_NAME)  # DNS-1123 label, at most 63 characters
@@ -153,3 +155,18 @@ def bucket_type(value: str) -> str:
     if _BUCKET_TYPE.fullmatch(value):
         return value
     raise _invalid("a CRUSH bucket type such as host or rack", value)
+
+
+@dataclass(frozen=True)
+class EnvSetting:
+    """An environment variable that supplies a flag's value when the flag is not given."""
+
+    dest: str  # the flag's argparse destination
+    variable: str
+    parse: Callable[[str], Any]  # the flag's type function
+    many: bool = False  # a comma-separated list, for a repeatable flag
+
+    def read(self, raw: str) -> Any:
+        if not self.many:
+            return self.parse(raw)
+        return [self.parse(item.strip()) for item in raw.split(",") if item.strip()] or None

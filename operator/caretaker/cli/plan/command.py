@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from caretaker.cli.validate.crds import CrdsMissing
-from caretaker.cli.validate.documents import Severity, validate_documents
+from caretaker.cli.validate.documents import FindingLevel, validate_documents
 from caretaker.cli.validate.manifests import read_documents
 from caretaker.cli.validate.promql_check import find_promtool
 from caretaker.settings.flags import add_run_arguments, settings_from_args
@@ -73,7 +73,7 @@ def run_plan(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
     except CrdsMissing as error:
         err.write(f"caretaker plan: {error}\n")
         return 1
-    problems = [f for f in report.findings if f.severity is Severity.ERROR]
+    problems = [f for f in report.findings if f.severity is FindingLevel.ERROR]
     manifests = [
         d.body
         for d in documents

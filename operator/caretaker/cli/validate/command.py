@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from caretaker.cli.validate.crds import CrdsMissing
-from caretaker.cli.validate.documents import Report, Severity, validate_documents
+from caretaker.cli.validate.documents import FindingLevel, Report, validate_documents
 from caretaker.cli.validate.manifests import read_documents
 from caretaker.cli.validate.promql_check import PROMTOOL_ENV, find_promtool
 
@@ -72,7 +72,7 @@ def run_validate(
 
 
 def summary(report: Report, *, ok: bool) -> str:
-    errors, warnings = report.count(Severity.ERROR), report.count(Severity.WARNING)
+    errors, warnings = report.count(FindingLevel.ERROR), report.count(FindingLevel.WARNING)
     checked = sum(d.result != "skipped" for d in report.documents)
     skipped = len(report.documents) - checked
     verdict = "OK" if ok else "FAILED"
@@ -86,8 +86,8 @@ def report_json(report: Report, *, ok: bool, strict: bool) -> dict[str, Any]:
     return {
         "ok": ok,
         "strict": strict,
-        "errors": report.count(Severity.ERROR),
-        "warnings": report.count(Severity.WARNING),
+        "errors": report.count(FindingLevel.ERROR),
+        "warnings": report.count(FindingLevel.WARNING),
         "promql": report.promql,
         "documents": [asdict(d) for d in report.documents],
         "findings": [{**asdict(f), "text": str(f)} for f in report.findings],

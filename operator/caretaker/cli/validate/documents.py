@@ -35,7 +35,7 @@ SEMANTIC_READERS: dict[str, SpecReader] = {
 }
 
 
-class Severity(StrEnum):
+class FindingLevel(StrEnum):
     ERROR = "error"
     WARNING = "warning"
 
@@ -48,12 +48,14 @@ class Finding:
     path: str  # "spec.window.timeZone", or "" for the whole document
     message: str
     stage: str  # input, kind, schema, spec, promql, duplicate
-    severity: Severity = Severity.ERROR
+    severity: FindingLevel = FindingLevel.ERROR
     item: str = ""  # where in a list of manifests ("items[2]"), or "" for the whole document
 
     def __str__(self) -> str:
         where = Document(self.source, self.document, item=self.item).where
-        message = self.message if self.severity is Severity.ERROR else f"warning: {self.message}"
+        message = (
+            self.message if self.severity is FindingLevel.ERROR else f"warning: {self.message}"
+        )
         return ": ".join(part for part in (where, self.subject, self.path, message) if part)
 
 
@@ -76,11 +78,13 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     promql: str = "no PromQL expressions"
 
-    def count(self, severity: Severity) -> int:
+    def count(self, severity: FindingLevel) -> int:
         return sum(f.severity is severity for f in self.findings)
 
     def ok(self, *, strict: bool = False) -> bool:
-        return not self.count(Severity.ERROR) and not (strict and self.count(Severity.WARNING))
+        return not self.count(FindingLevel.ERROR) and not (
+            strict and self.count(FindingLevel.WARNING)
+        )
 
 
 @dataclass(frozen=True)
@@ -110,11 +114,11 @@ def validate_documents(
             subject = f"{checked.kind}/{checked.name}"
             text = f"defined twice: also at {seen[key]} (only one would survive an apply)"
             warning = Finding(doc.source, doc.index, subject, "", text, "duplicate")
-            report.findings.append(replace(warning, severity=Severity.WARNING, item=doc.item))
+            report.findings.append(replace(warning, severity=FindingLevel.WARNING, item=doc.item))
         seen.setdefault(key, doc.where)
     report.findings.extend(_promql_findings(report, exprs, promtool))
     failed = {
-        (f.source, f.document, f.item) for f in report.findings if f.severity is Severity.ERROR
+        (f.source, f.document, f.item) for f in report.findings if f.severity is FindingLevel.ERROR
     }
     report.documents = [
         replace(c, result="invalid") if (c.source, c.document, c.item) in failed else c
@@ -132,7 +136,9 @@ def check_document(
     body = doc.body
     if not isinstance(body, Mapping):
         text = f"not a Kubernetes object (a YAML {type(body).__name__}); skipped"
-        skipped = Finding(doc.source, doc.index, "", "", text, "input", Severity.WARNING, doc.item)
+        skipped = Finding(
+            doc.source, doc.index, "", "", text, "input", FindingLevel.WARNING, doc.item
+        )
         return None, [skipped], []
     kind, api_version = body.get("kind"), body.get("apiVersion")
     meta = body.get("metadata")
@@ -142,7 +148,7 @@ def check_document(
     checked = Checked(doc.source, doc.index, str(kind or ""), name, namespace, "skipped", doc.item)
 
     def finding(
-        path: str, message: str, stage: str, severity: Severity = Severity.ERROR
+        path: str, message: str, stage: str, severity: FindingLevel = FindingLevel.ERROR
     ) -> Finding:
         return Finding(doc.source, doc.index, subject, path, message, stage, severity, doc.item)
 
@@ -167,30 +173,32 @@ def check_document(
 class _KindProblem:
     path: str
     message: str
-    severity: Severity
+    severity: FindingLevel
 
 
 def _resolve_kind(api_version: Any, kind: Any) -> tuple[crds.CrdVersion | None, _KindProblem]:
     """The CRD version of a document; or why not, as an error (Caretaker's group) or warning."""
     if not isinstance(api_version, str) or not isinstance(kind, str) or not kind:
         text = "no apiVersion and kind: not a Kubernetes object; skipped"
-        return None, _KindProblem("", text, Severity.WARNING)
+        return None, _KindProblem("", text, FindingLevel.WARNING)
     group = api_version.rpartition("/")[0]
     if group not in crds.groups():
         text = f"{api_version} {kind} is not a Caretaker kind; skipped"
-        return None, _KindProblem("", text, Severity.WARNING)
+        return None, _KindProblem("", text, FindingLevel.WARNING)
     versions = crds.lookup(group, kind)
     if not versions:
         known = crds.kinds_of(group)
         close = difflib.get_close_matches(kind, known, n=1)
         hint = f"did you mean {close[0]}?" if close else f"known: {', '.join(known)}"
-        return None, _KindProblem("kind", f"{group} has no kind {kind!r}; {hint}", Severity.ERROR)
+        return None, _KindProblem(
+            "kind", f"{group} has no kind {kind!r}; {hint}", FindingLevel.ERROR
+        )
     for version in versions:
         if version.api_version == api_version:
-            return version, _KindProblem("", "", Severity.ERROR)
+            return version, _KindProblem("", "", FindingLevel.ERROR)
     served = ", ".join(v.api_version for v in versions)
     text = f"{kind} is not served as {api_version}; use {served}"
-    return None, _KindProblem("apiVersion", text, Severity.ERROR)
+    return None, _KindProblem("apiVersion", text, FindingLevel.ERROR)
 
 
 def _semantic_errors(kind: str, spec: Any, now: datetime | None) -> list[FieldError]:
@@ -266,7 +274,7 @@ def _promql_findings(report: Report, exprs: list[_Expr], promtool: str | None) -
     failure = outcome.failure
     if outcome.promtool is None or failure:
         report.promql = NOT_FOUND if outcome.promtool is None else outcome.failure
-        severity = Severity.WARNING if outcome.promtool is None else Severity.ERROR
+        severity = FindingLevel.WARNING if outcome.promtool is None else FindingLevel.ERROR
         message = NOT_FOUND if outcome.promtool is None else f"PromQL not checked: {failure}"
         return [replace(e.finding, message=message, severity=severity) for e in exprs]
     report.promql = f"{len(exprs)} PromQL expression(s) checked with {outcome.promtool}"

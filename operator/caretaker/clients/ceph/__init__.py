@@ -25,8 +25,6 @@ from caretaker.clients.ceph.models import (
     OsdState,
     OsdTree,
     PgStat,
-    SafeToDestroy,
-    StuckPg,
 )
 
 __all__ = [
@@ -47,8 +45,6 @@ __all__ = [
     "OsdTree",
     "PgStat",
     "RookDiscoveryError",
-    "SafeToDestroy",
-    "StuckPg",
     "connect_ceph",
     "create_ceph_client",
     "rados_available",

@@ -22,14 +22,10 @@ from caretaker.clients.ceph.errors import CephUnavailable, OsdNotFound
 from caretaker.clients.ceph.models import (
     ClusterStatus,
     CrushRule,
-    HealthReport,
     OkToStop,
     OsdMap,
     OsdSpace,
     OsdTree,
-    PgStat,
-    SafeToDestroy,
-    StuckPg,
 )
 from caretaker.clients.ceph.parsing import (
     Json,
@@ -37,18 +33,12 @@ from caretaker.clients.ceph.parsing import (
     parse_config_value,
     parse_crush_rules,
     parse_crush_types,
-    parse_failure_domain,
-    parse_health,
     parse_ok_to_stop,
     parse_osd_df,
     parse_osd_dump,
     parse_osd_hostnames,
     parse_osd_tree,
-    parse_pg_stat,
-    parse_pool_crush_rule,
-    parse_safe_to_destroy,
     parse_status,
-    parse_stuck_pgs,
 )
 from caretaker.clients.ceph.replies import raise_for_reply
 from caretaker.metrics import CEPH_COMMAND_TIME
@@ -139,10 +129,6 @@ class CephClient(ABC):
         """``ceph status``: health summary, mon quorum, OSD counts, PG states."""
         return parse_status(self._json(commands.status()))
 
-    def health_detail(self) -> HealthReport:
-        """``ceph health detail``: overall status and each check with its detail lines."""
-        return parse_health(self._json(commands.health_detail()))
-
     def osd_tree(self) -> OsdTree:
         """``ceph osd tree``: CRUSH buckets (hosts, racks, ...) and the OSDs below them."""
         return parse_osd_tree(self._json(commands.osd_tree()))
@@ -170,29 +156,6 @@ class CephClient(ABC):
     def cluster_flags(self) -> frozenset[str]:
         return self.osd_dump().flags
 
-    def osds_with_noout(self) -> frozenset[int]:
-        """OSDs with their own noout (add-noout); read from each OSD's state in the OSD map."""
-        return self.osd_dump().osds_with("noout")
-
-    def buckets_with_noout(self) -> frozenset[str]:
-        """CRUSH buckets with noout (set-group); read from the OSD map's crush_node_flags."""
-        return self.osd_dump().buckets_with("noout")
-
-    def pg_stat(self) -> PgStat:
-        """``ceph pg stat``: PG count by full state string."""
-        return parse_pg_stat(self._json(commands.pg_stat()))
-
-    def pg_dump_stuck(
-        self, threshold_seconds: int = 0, states: Iterable[str] = commands.STUCK_STATES
-    ) -> tuple[StuckPg, ...]:
-        """PGs stuck in one of ``states`` for ``threshold_seconds`` or more (Ceph's default: 60)."""
-        return parse_stuck_pgs(self._json(commands.pg_dump_stuck(threshold_seconds, states)))
-
-    def pool_failure_domain(self, pool: str) -> str:
-        """The CRUSH bucket type the pool's rule spreads replicas over ("host", "rack", ...)."""
-        rule_name = parse_pool_crush_rule(self._json(commands.pool_crush_rule(pool)))
-        return parse_failure_domain(self._json(commands.crush_rule_dump(rule_name)))
-
     def crush_rules(self) -> tuple[CrushRule, ...]:
         """``ceph osd crush rule dump``: every CRUSH rule, what it takes and separates by."""
         return parse_crush_rules(self._json(commands.crush_rule_dump()))
@@ -207,12 +170,6 @@ class CephClient(ABC):
         self._require_osds(ids)
         reply = self._call(commands.ok_to_stop(ids, max_osds), allowed_errnos={errno.EBUSY})
         return parse_ok_to_stop(load(reply.output), reply.message)
-
-    def safe_to_destroy(self, osd_ids: Iterable[int]) -> SafeToDestroy:
-        """``ceph osd safe-to-destroy``; read ``.safe`` (Ceph answers 0 even when unsafe)."""
-        ids = _ids(osd_ids)
-        self._require_osds(ids)
-        return parse_safe_to_destroy(self._json(commands.safe_to_destroy(ids)), ids)
 
     # -- changes ----------------------------------------------------------------------------
 

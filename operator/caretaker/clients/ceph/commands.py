@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 
 ArgValue = str | int | tuple[str, ...]
 
-STUCK_STATES = ("inactive", "unclean", "stale", "undersized", "degraded")
-
 
 @dataclass(frozen=True)
 class CephCommand:
@@ -60,10 +58,6 @@ def _osd_ids(osd_ids: Iterable[int]) -> tuple[str, ...]:
 
 def status() -> CephCommand:
     return CephCommand("status")
-
-
-def health_detail() -> CephCommand:
-    return CephCommand("health", {"detail": "detail"})
 
 
 def osd_tree() -> CephCommand:
@@ -129,23 +123,6 @@ def ok_to_stop(osd_ids: Iterable[int], max_osds: int | None = None) -> CephComma
     return CephCommand("osd ok-to-stop", args, named=frozenset({"max"}))
 
 
-def safe_to_destroy(osd_ids: Iterable[int]) -> CephCommand:
-    return CephCommand("osd safe-to-destroy", {"ids": _osd_ids(osd_ids)})
-
-
-def pg_stat() -> CephCommand:
-    return CephCommand("pg stat")
-
-
-def pg_dump_stuck(threshold_seconds: int, states: Iterable[str] = STUCK_STATES) -> CephCommand:
-    args: dict[str, ArgValue] = {"stuckops": tuple(states), "threshold": threshold_seconds}
-    return CephCommand("pg dump_stuck", args, named=frozenset({"threshold"}))
-
-
-def pool_crush_rule(pool: str) -> CephCommand:
-    return CephCommand("osd pool get", {"pool": pool, "var": "crush_rule"})
-
-
-def crush_rule_dump(rule_name: str | None = None) -> CephCommand:
-    """One rule by name, or every rule without one."""
-    return CephCommand("osd crush rule dump", {"name": rule_name} if rule_name else {})
+def crush_rule_dump() -> CephCommand:
+    """Every CRUSH rule."""
+    return CephCommand("osd crush rule dump")

@@ -20,7 +20,6 @@ class HealthCheck:
     severity: HealthStatus
     summary: str  # e.g. "1 osds down"
     count: int
-    details: tuple[str, ...]  # one line per affected thing (only from health detail)
     muted: bool
 
 
@@ -29,37 +28,17 @@ class HealthReport:
     status: HealthStatus
     checks: tuple[HealthCheck, ...]
 
-    def check(self, name: str) -> HealthCheck | None:
-        return next((check for check in self.checks if check.name == name), None)
-
-    def summaries(self) -> dict[str, str]:
-        """Check name -> summary, as health gates use them."""
-        return {check.name: check.summary for check in self.checks}
-
 
 @dataclass(frozen=True)
 class PgStat:
     total: int
     by_state: Mapping[str, int]  # full state string ("active+undersized+degraded") -> PG count
 
-    def count_with(self, *components: str) -> int:
-        """PGs whose state has all the given components, e.g. count_with("degraded")."""
-        wanted = set(components)
-        return sum(n for state, n in self.by_state.items() if wanted <= set(state.split("+")))
-
-    @property
-    def active_clean(self) -> int:
-        return self.by_state.get("active+clean", 0)
-
-    @property
-    def all_active_clean(self) -> bool:
-        return self.total > 0 and self.active_clean == self.total
-
 
 @dataclass(frozen=True)
 class ClusterStatus:
     fsid: str
-    health: HealthReport  # summaries only; health_detail() has the per-item lines
+    health: HealthReport
     quorum: tuple[str, ...]  # names of the mons in quorum
     num_osds: int
     num_up_osds: int
@@ -67,6 +46,7 @@ class ClusterStatus:
     pgs: PgStat
     mgr_available: bool
     num_mons: int = 0  # in the monmap (quorum: those that answer)
+    osdmap_epoch: int = 0  # the OSD map's epoch (0: not reported)
 
 
 @dataclass(frozen=True)
@@ -124,13 +104,6 @@ class OsdTree:
             chain.append((node.type, node.name))
             current = parent.get(current)
         return tuple(chain)
-
-    def ancestor(self, osd_id: int, bucket_type: str) -> str | None:
-        """The name of the bucket of a type that holds an OSD (its host, rack, ...)."""
-        return next(
-            (name for name, osds in self.osds_by_bucket(bucket_type).items() if osd_id in osds),
-            None,
-        )
 
     def ancestors(self, node_id: int) -> tuple[CrushNode, ...]:
         """The buckets holding a node, nearest first (its host, then rack, ..., the root)."""
@@ -236,26 +209,3 @@ class OkToStop:
         if self.ok_to_stop:
             return f"ok to stop {osds} ({len(self.ok_become_degraded)} PGs would be degraded)"
         return f"not ok to stop {osds}: {self.message or f'{self.num_not_ok_pgs} PGs not ok'}"
-
-
-@dataclass(frozen=True)
-class SafeToDestroy:
-    """``ceph osd safe-to-destroy``: Ceph answers 0 even when unsafe; read ``safe``."""
-
-    osds: tuple[int, ...]  # the OSDs asked about
-    safe_to_destroy: frozenset[int]
-    active: frozenset[int]  # still hold PGs
-    missing_stats: frozenset[int]  # no PG stats (e.g. down): Ceph cannot tell
-    stored_pgs: frozenset[int]
-
-    @property
-    def safe(self) -> bool:
-        return all(osd_id in self.safe_to_destroy for osd_id in self.osds)
-
-
-@dataclass(frozen=True)
-class StuckPg:
-    pgid: str
-    state: str
-    up: tuple[int, ...]
-    acting: tuple[int, ...]

@@ -20,8 +20,6 @@ from caretaker.clients.ceph.models import (
     OsdTree,
     PgStat,
     PoolInfo,
-    SafeToDestroy,
-    StuckPg,
 )
 
 Json = Any  # Ceph's JSON: read with explicit keys below
@@ -48,13 +46,12 @@ def _health_check(name: str, body: Json) -> HealthCheck:
         severity=_health_status(body.get("severity", "")),
         summary=summary.get("message", ""),
         count=int(summary.get("count", 0)),
-        details=tuple(item.get("message", "") for item in body.get("detail", [])),
         muted=bool(body.get("muted", False)),
     )
 
 
 def parse_health(data: Json) -> HealthReport:
-    """``health detail`` (or the "health" part of ``status``)."""
+    """The "health" part of ``status``."""
     checks = data.get("checks", {})
     return HealthReport(
         status=_health_status(data.get("status", "")),
@@ -64,13 +61,6 @@ def parse_health(data: Json) -> HealthReport:
 
 def _pg_states(entries: list[Json], name_key: str, count_key: str) -> dict[str, int]:
     return {entry[name_key]: int(entry[count_key]) for entry in entries}
-
-
-def parse_pg_stat(data: Json) -> PgStat:
-    """``pg stat``."""
-    summary = data.get("pg_summary", data)
-    by_state = _pg_states(summary.get("num_pg_by_state", []), "name", "num")
-    return PgStat(total=int(summary.get("num_pgs", 0)), by_state=by_state)
 
 
 def parse_status(data: Json) -> ClusterStatus:
@@ -87,6 +77,7 @@ def parse_status(data: Json) -> ClusterStatus:
         pgs=PgStat(total=int(pgmap.get("num_pgs", 0)), by_state=by_state),
         mgr_available=bool(data.get("mgrmap", {}).get("available", False)),
         num_mons=int(data.get("monmap", {}).get("num_mons", 0)),
+        osdmap_epoch=int(osdmap.get("epoch", 0)),
     )
 
 
@@ -199,40 +190,6 @@ def parse_ok_to_stop(data: Json, message: str = "") -> OkToStop:
         bad_no_pool_pgs=_pg_ids(data, "bad_no_pool_pgs"),
         message="" if ok else message,
     )
-
-
-def _id_set(data: Json, key: str) -> frozenset[int]:
-    return frozenset(int(osd_id) for osd_id in data.get(key, []))
-
-
-def parse_safe_to_destroy(data: Json, asked: tuple[int, ...]) -> SafeToDestroy:
-    """``osd safe-to-destroy``."""
-    return SafeToDestroy(
-        osds=asked,
-        safe_to_destroy=_id_set(data, "safe_to_destroy"),
-        active=_id_set(data, "active"),
-        missing_stats=_id_set(data, "missing_stats"),
-        stored_pgs=_id_set(data, "stored_pgs"),
-    )
-
-
-def parse_stuck_pgs(data: Json) -> tuple[StuckPg, ...]:
-    """``pg dump_stuck``: Pacific wraps the list in {"stuck_pg_stats": [...]}; older: a list."""
-    entries = data.get("stuck_pg_stats", []) if isinstance(data, dict) else data
-    return tuple(
-        StuckPg(
-            pgid=entry["pgid"],
-            state=entry.get("state", ""),
-            up=tuple(entry.get("up", [])),
-            acting=tuple(entry.get("acting", [])),
-        )
-        for entry in entries
-    )
-
-
-def parse_pool_crush_rule(data: Json) -> str:
-    """``osd pool get <pool> crush_rule``: the rule's name."""
-    return str(data["crush_rule"])
 
 
 def parse_failure_domain(rule: Json) -> str:

@@ -1,7 +1,7 @@
 """Ceph client backend on librados (Debian's python3-rados binding).
 
-Every command goes through ``mon_command``, mgr commands (ok-to-stop, pg stat, ...) too: the mon
-forwards them to the active mgr. ``mgr_command`` is avoided on purpose: in Pacific 16.2 a
+Every command goes through ``mon_command``, mgr commands (ok-to-stop, pg ls-by-pool, ...) too: the
+mon forwards them to the active mgr. ``mgr_command`` is avoided on purpose: in Pacific 16.2 a
 ``mgr_command`` that hits ``rados_mon_op_timeout`` and whose answer arrives later crashes the whole
 process (use after free; see ceph/ceph PR 57439), while a timed out ``mon_command`` is safe.
 """

@@ -10,7 +10,7 @@ from typing import Literal
 
 from kubernetes.client import ApiClient
 
-from caretaker.clients.kube.api import JsonObject, api_path, list_items, request_json
+from caretaker.clients.kube.api import JsonObject, api_path, request_json
 
 REPORTING_COMPONENT = "caretaker"
 CLUSTER_SCOPED_EVENT_NAMESPACE = "default"  # where events about cluster-scoped objects go
@@ -30,24 +30,6 @@ class ObjectRef:
     uid: str | None = None
 
 
-@dataclass(frozen=True)
-class EventInfo:
-    name: str
-    reason: str
-    message: str
-    type: str
-    count: int
-    component: str
-    last_timestamp: str
-    resource_version: str
-
-    @property
-    def order_key(self) -> tuple[str, int]:
-        """Timestamps have 1 s resolution; resourceVersion (numeric on etcd) breaks ties."""
-        version = self.resource_version
-        return (self.last_timestamp, int(version) if version.isdigit() else 0)
-
-
 def post_event(
     api: ApiClient,
     regarding: ObjectRef,
@@ -64,16 +46,6 @@ def post_event(
         api, "POST", api_path("/api/v1/namespaces/{}/events", namespace), body=body
     )
     return str(created["metadata"]["name"])
-
-
-def list_events(api: ApiClient, regarding: ObjectRef) -> list[EventInfo]:
-    """Events about ``regarding`` (from any reporter), oldest first."""
-    namespace = regarding.namespace or CLUSTER_SCOPED_EVENT_NAMESPACE
-    selector = f"involvedObject.kind={regarding.kind},involvedObject.name={regarding.name}"
-    items = list_items(
-        api, api_path("/api/v1/namespaces/{}/events", namespace), {"fieldSelector": selector}
-    )
-    return sorted((_event_info(item) for item in items), key=lambda e: e.order_key)
 
 
 def event_body(
@@ -119,18 +91,3 @@ def instance_name() -> str:
     """This operator process's pod (or, outside Kubernetes, machine): Events' reporting
     instance, and the start of its leader election identity."""
     return os.environ.get("POD_NAME") or socket.gethostname()
-
-
-def _event_info(obj: JsonObject) -> EventInfo:
-    source: JsonObject = obj.get("source") or {}
-    metadata: JsonObject = obj.get("metadata") or {}
-    return EventInfo(
-        name=str(metadata.get("name", "")),
-        reason=str(obj.get("reason", "")),
-        message=str(obj.get("message", "")),
-        type=str(obj.get("type", "")),
-        count=int(obj.get("count") or 1),
-        component=str(obj.get("reportingComponent") or source.get("component") or ""),
-        last_timestamp=str(obj.get("lastTimestamp") or ""),
-        resource_version=str(metadata.get("resourceVersion", "")),
-    )

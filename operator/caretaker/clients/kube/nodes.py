@@ -1,4 +1,4 @@
-"""Nodes: read, cordon/uncordon (plain, or owned by an identity), add/remove taints.
+"""Nodes: read, cordon/uncordon on behalf of an identity, add taints.
 
 Changes that depend on what was read carry the node's resourceVersion and re-read on 409.
 """
@@ -52,9 +52,6 @@ class NodeInfo:
     def cordoned_by(self) -> str | None:
         return self.annotations.get(CORDONED_BY_ANNOTATION)
 
-    def has_taint(self, key: str, effect: str) -> bool:
-        return any(t.key == key and t.effect == effect for t in self.taints)
-
 
 def node_info_from_json(obj: JsonObject) -> NodeInfo:
     metadata: JsonObject = obj.get("metadata") or {}
@@ -87,10 +84,6 @@ def taints_with(taints: tuple[Taint, ...], taint: Taint) -> tuple[Taint, ...]:
     return (*taints, taint)
 
 
-def taints_without(taints: tuple[Taint, ...], key: str, effect: str) -> tuple[Taint, ...]:
-    return tuple(t for t in taints if not (t.key == key and t.effect == effect))
-
-
 TaintChange = Callable[[tuple[Taint, ...]], tuple[Taint, ...]]
 
 
@@ -107,16 +100,6 @@ def get_node(api: ApiClient, name: str) -> NodeInfo | None:
 def list_nodes(api: ApiClient, label_selector: str | None = None) -> list[NodeInfo]:
     query = {"labelSelector": label_selector} if label_selector else None
     return [node_info_from_json(item) for item in list_items(api, "/api/v1/nodes", query)]
-
-
-def cordon(api: ApiClient, name: str) -> NodeInfo:
-    """Marks the node unschedulable (no-op when it already is)."""
-    return _patch_node(api, name, {"spec": {"unschedulable": True}})
-
-
-def uncordon(api: ApiClient, name: str) -> NodeInfo:
-    """Marks the node schedulable again (no-op when it already is)."""
-    return _patch_node(api, name, {"spec": {"unschedulable": None}})
 
 
 def cordon_for(api: ApiClient, name: str, identity: str) -> bool:
@@ -162,11 +145,6 @@ def uncordon_for(api: ApiClient, name: str, identity: str) -> bool:
 def add_taint(api: ApiClient, node: str, taint: Taint) -> bool:
     """Adds (or updates the value of) a taint; False when it was already there as given."""
     return _update_taints(api, node, lambda taints: taints_with(taints, taint))
-
-
-def remove_taint(api: ApiClient, node: str, key: str, effect: str) -> bool:
-    """Removes the taint with key and effect; False when the node did not have it."""
-    return _update_taints(api, node, lambda taints: taints_without(taints, key, effect))
 
 
 def _update_taints(api: ApiClient, node: str, change: TaintChange) -> bool:

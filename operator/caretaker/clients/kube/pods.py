@@ -8,7 +8,7 @@ from datetime import datetime
 
 from kubernetes.client import ApiClient
 
-from caretaker.clients.kube.api import JsonObject, KubeApiError, api_path, list_items, request_json
+from caretaker.clients.kube.api import JsonObject, api_path, list_items
 
 MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"
 
@@ -67,14 +67,3 @@ def pods_with_labels(api: ApiClient, namespace: str, selector: str) -> list[PodI
     """The pods of a namespace that match a label selector."""
     path = api_path("/api/v1/namespaces/{}/pods", namespace)
     return [pod_info_from_json(item) for item in list_items(api, path, {"labelSelector": selector})]
-
-
-def get_pod(api: ApiClient, namespace: str, name: str) -> PodInfo | None:
-    """The pod, or None when it does not exist (any more)."""
-    try:
-        obj = request_json(api, "GET", api_path("/api/v1/namespaces/{}/pods/{}", namespace, name))
-    except KubeApiError as error:
-        if error.not_found:
-            return None
-        raise
-    return pod_info_from_json(obj)

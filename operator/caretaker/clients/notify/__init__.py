@@ -49,7 +49,6 @@ from caretaker.clients.notify.webhook import (
     SIGNATURE_HEADER,
     WebhookClient,
     sign,
-    verify_signature,
     webhook_event,
 )
 from caretaker.clients.notify.wire import (
@@ -88,6 +87,5 @@ __all__ = [
     "slack_escape",
     "slack_message",
     "trigger_body",
-    "verify_signature",
     "webhook_event",
 ]

@@ -1,11 +1,11 @@
-"""PagerDuty Events API v2: trigger, acknowledge and resolve alerts.
+"""PagerDuty Events API v2: trigger and resolve alerts.
 
 One ``POST`` per event to ``https://events.pagerduty.com/v2/enqueue`` (configurable) with body
 ``{routing_key, event_action, dedup_key, payload{summary, source, severity, timestamp, component,
-group, class, custom_details}, links, client, client_url}``; acknowledge and resolve carry no
-payload. PagerDuty answers 202 ``{"status": "success", "dedup_key": ...}``; 400 means the event is
-invalid (not retried; PagerDuty's ``message`` and ``errors`` end up in ``DeliveryFailed``); 429 and
-5xx are retried. The routing key is a ``Secret``: it never shows in reprs, errors or logs.
+group, class, custom_details}, links, client, client_url}``; resolve carries no payload. PagerDuty
+answers 202 ``{"status": "success", "dedup_key": ...}``; 400 means the event is invalid (not
+retried; PagerDuty's ``message`` and ``errors`` end up in ``DeliveryFailed``); 429 and 5xx are
+retried. The routing key is a ``Secret``: it never shows in reprs, errors or logs.
 """
 
 from __future__ import annotations
@@ -106,10 +106,10 @@ def trigger_body(
 
 def action_body(
     routing_key: Secret,
-    action: Literal["trigger", "acknowledge", "resolve"],
+    action: Literal["trigger", "resolve"],
     dedup_key: str,
 ) -> dict[str, JsonValue]:
-    """``{routing_key, event_action, dedup_key}``: the whole body of acknowledge and resolve."""
+    """``{routing_key, event_action, dedup_key}``: the whole body of resolve."""
     check_dedup_key(dedup_key)
     return {"routing_key": routing_key.reveal(), "event_action": action, "dedup_key": dedup_key}
 
@@ -207,10 +207,6 @@ class PagerDutyClient:
             client_url=self.client_url,
         )
         return self._send(body, dedup_key)
-
-    def acknowledge(self, dedup_key: str) -> Delivered:
-        """Acknowledges the alert ``dedup_key``."""
-        return self._send(action_body(self._routing_key, "acknowledge", dedup_key), dedup_key)
 
     def resolve(self, dedup_key: str) -> Delivered:
         """Resolves the alert ``dedup_key``."""

@@ -1,6 +1,6 @@
-"""Instant and range PromQL queries over ``prometheus-api-client``, with retries and typed errors.
+"""Instant PromQL queries over ``prometheus-api-client``, with retries and typed errors.
 
-``PrometheusClient`` blocks (see ``async_client`` for the event-loop friendly wrapper).
+``PrometheusClient`` blocks: from asyncio code run it with ``asyncio.to_thread``.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
 from typing import Self, TypeVar
 
 import requests
@@ -34,16 +33,14 @@ from caretaker.clients.prometheus.parsing import (
     error_for_http_failure,
     http_failure_from,
     parse_instant_result,
-    parse_range_result,
 )
-from caretaker.clients.prometheus.results import InstantResult, RangeResult, labels_key
+from caretaker.clients.prometheus.results import InstantResult
 from caretaker.clients.prometheus.settings import PrometheusSettings
 from caretaker.metrics import PROMETHEUS_QUERY_TIME
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Instant = datetime | float  # a point in time: datetime or Unix seconds
 _MAX_CONNECT_TIMEOUT = 5.0
 _MESSAGE_CHARS = 500
 _ERRNO_REASON = re.compile(r"\[Errno -?\d+\] [^'\"()]+")
@@ -73,58 +70,14 @@ class PrometheusClient:
         """Releases pooled connections."""
         self._connect.close()
 
-    def query(
-        self,
-        promql: str,
-        *,
-        at: Instant | None = None,
-        timeout: float | None = None,
-        sample_times: bool = False,
-    ) -> InstantResult:
-        """Evaluates ``promql`` at ``at`` (default: now). No matching series is an empty result.
-
-        With ``sample_times`` the samples carry the time they were scraped instead of the
-        evaluation time (a second query, ``timestamp(promql)``), so ``InstantResult.stale()`` can
-        spot old data. Prometheus keeps scrape times only for plain selectors such as
-        ``ceph_health_status{...}``; for computed expressions it reports the evaluation time.
-        """
-        evaluated_at = _unix(at) if at is not None else time.time()
+    def query(self, promql: str, *, timeout: float | None = None) -> InstantResult:
+        """Evaluates ``promql`` now. No matching series is an empty result."""
+        evaluated_at = time.time()
         attempt_timeout = timeout or self.settings.timeout
         raw = self._with_retries(
             lambda: self._instant_attempt(promql, evaluated_at, attempt_timeout)
         )
-        result = parse_instant_result(raw, promql, evaluated_at)
-        if not sample_times or result.is_scalar or not result.has_data:
-            return result
-        return result.with_sample_times(self._scrape_times(promql, evaluated_at, attempt_timeout))
-
-    def query_range(
-        self,
-        promql: str,
-        start: Instant,
-        end: Instant,
-        step: float | timedelta,
-        *,
-        timeout: float | None = None,
-    ) -> RangeResult:
-        """Evaluates ``promql`` from ``start`` to ``end`` (whole seconds) every ``step`` seconds."""
-        start_s, end_s = float(round(_unix(start))), float(round(_unix(end)))
-        step_s = step.total_seconds() if isinstance(step, timedelta) else float(step)
-        if step_s <= 0:
-            raise ValueError("step must be positive")
-        attempt_timeout = timeout or self.settings.timeout
-        raw = self._with_retries(
-            lambda: self._range_attempt(promql, start_s, end_s, step_s, attempt_timeout)
-        )
-        return parse_range_result(raw, promql, start_s, end_s, step_s)
-
-    def _scrape_times(
-        self, promql: str, at: float, timeout: float
-    ) -> dict[frozenset[tuple[str, str]], float]:
-        stamped = f"timestamp({promql})"
-        raw = self._with_retries(lambda: self._instant_attempt(stamped, at, timeout))
-        parsed = parse_instant_result(raw, stamped, at)
-        return {labels_key(sample.labels): sample.value for sample in parsed.samples}
+        return parse_instant_result(raw, promql, evaluated_at)
 
     def _instant_attempt(self, promql: str, at: float, timeout: float) -> object:
         params = {"time": f"{at:.3f}", "timeout": _server_timeout(timeout)}
@@ -133,21 +86,6 @@ class PrometheusClient:
             lambda: self._connect.custom_query(
                 promql,
                 params=params,
-                timeout=_request_timeout(timeout),  # type: ignore[arg-type]
-            ),
-        )
-
-    def _range_attempt(
-        self, promql: str, start: float, end: float, step: float, timeout: float
-    ) -> object:
-        return self._call(
-            promql,
-            lambda: self._connect.custom_query_range(
-                promql,
-                start_time=datetime.fromtimestamp(start),
-                end_time=datetime.fromtimestamp(end),
-                step=f"{step:g}",
-                params={"timeout": _server_timeout(timeout)},
                 timeout=_request_timeout(timeout),  # type: ignore[arg-type]
             ),
         )
@@ -246,10 +184,6 @@ def _connection_failure_reason(err: requests.exceptions.RequestException) -> str
         return "no answer within the timeout"
     found = _ERRNO_REASON.search(str(err))
     return found.group(0).strip() if found else f"{type(err).__name__}: {err}"
-
-
-def _unix(moment: Instant) -> float:
-    return moment.timestamp() if isinstance(moment, datetime) else float(moment)
 
 
 def _server_timeout(timeout: float) -> str:

@@ -4,8 +4,7 @@ Callers tell apart: Prometheus could not be asked (``PrometheusUnreachable``), t
 wrong (``PrometheusBadQuery``, carrying Prometheus's own message verbatim so it can be shown to
 users), credentials were refused (``PrometheusAuthRejected``) and an answer that is not a Prometheus
 API answer (``PrometheusBadResponse``). "No data" is not an error: a query result with no series is
-an ordinary, empty result; ``InstantResult.require_data()`` raises ``PrometheusNoData`` for callers
-that need a value. Messages never contain credentials.
+an ordinary, empty result. Messages never contain credentials.
 """
 
 from __future__ import annotations
@@ -45,11 +44,3 @@ class PrometheusAuthRejected(PrometheusError):
 
 class PrometheusBadResponse(PrometheusError):
     """The answer is not what the Prometheus HTTP API returns (garbage, wrong shape, odd status)."""
-
-
-class PrometheusNoData(PrometheusError):
-    """The query returned no series (raised only by ``InstantResult.require_data()``)."""
-
-    def __init__(self, query: str) -> None:
-        super().__init__(f"no data for query {query!r}")
-        self.query = query

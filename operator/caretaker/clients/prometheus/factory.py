@@ -22,5 +22,5 @@ def prometheus_settings_from(settings: Settings) -> PrometheusSettings:
 
 
 def prometheus_from_settings(settings: Settings) -> PrometheusClient:
-    """A blocking client (``AsyncPrometheusClient(client)`` wraps it for async callers)."""
+    """A blocking client (async callers run it with ``asyncio.to_thread``)."""
     return PrometheusClient(prometheus_settings_from(settings))

@@ -1,7 +1,7 @@
 """Turns Prometheus API answers into typed results and HTTP failures into typed errors.
 
 ``prometheus-api-client`` hands back ``data.result`` of a successful answer (without its
-``resultType``: the shape tells vector, matrix and scalar apart) and raises
+``resultType``: the shape tells vector, and scalar apart) and raises
 ``PrometheusApiClientException("HTTP Status Code N (b'...')")`` for any other status, with the body
 as a bytes literal; ``http_failure_from`` recovers status and body from that message exactly.
 """
@@ -22,13 +22,7 @@ from caretaker.clients.prometheus.errors import (
     PrometheusError,
     PrometheusUnreachable,
 )
-from caretaker.clients.prometheus.results import (
-    InstantResult,
-    Point,
-    RangeResult,
-    RangeSeries,
-    Sample,
-)
+from caretaker.clients.prometheus.results import InstantResult, Sample
 
 _STATUS_MESSAGE = re.compile(r"HTTP Status Code (\d{3}) \((b(['\"]).*\3)\)", re.DOTALL)
 _SNIPPET_CHARS = 300
@@ -50,15 +44,6 @@ def parse_instant_result(raw: object, query: str, evaluated_at: float) -> Instan
         )
     samples = tuple(_parse_sample(entry) for entry in entries)
     return InstantResult(query, evaluated_at, samples)
-
-
-def parse_range_result(
-    raw: object, query: str, start: float, end: float, step: float
-) -> RangeResult:
-    """Typed result of a range query from the ``data.result`` JSON value."""
-    entries = _expect_list_of_objects(raw, "range query result")
-    series = tuple(_parse_series(entry) for entry in entries)
-    return RangeResult(query, start, end, step, series)
 
 
 def parse_value(raw: object) -> float:
@@ -106,25 +91,12 @@ def _expect_list_of_objects(raw: object, what: str) -> list[dict[str, object]]:
     return raw
 
 
-def _parse_point(raw: object) -> Point:
-    if not isinstance(raw, list) or len(raw) != 2 or not _is_number(raw[0]):
-        raise PrometheusBadResponse(f"malformed [timestamp, value] pair: {_snippet(repr(raw))}")
-    return Point(timestamp=float(raw[0]), value=parse_value(raw[1]))
-
-
 def _parse_sample(entry: dict[str, object]) -> Sample:
-    point = _parse_point(entry.get("value"))
-    return Sample(
-        labels=parse_labels(entry.get("metric")), value=point.value, timestamp=point.timestamp
-    )
-
-
-def _parse_series(entry: dict[str, object]) -> RangeSeries:
-    raw_points = entry.get("values")
-    if not isinstance(raw_points, list):
-        raise PrometheusBadResponse(f"range series without values: {_snippet(repr(entry))}")
-    points = tuple(_parse_point(raw) for raw in raw_points)
-    return RangeSeries(labels=parse_labels(entry.get("metric")), points=points)
+    pair = entry.get("value")
+    if not isinstance(pair, list) or len(pair) != 2 or not _is_number(pair[0]):
+        raise PrometheusBadResponse(f"malformed [timestamp, value] pair: {_snippet(repr(pair))}")
+    labels = parse_labels(entry.get("metric"))
+    return Sample(labels=labels, value=parse_value(pair[1]), timestamp=float(pair[0]))
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,12 @@ from caretaker.domain.common.reasons import WARNING, Note
 from caretaker.domain.drain.rules import BLOCKED_RETRY
 from caretaker.domain.health.actions import Drain, LadderStep
 from caretaker.domain.health.context import EvalContext
-from caretaker.domain.health.outputs import Outputs, PlannedAction
+from caretaker.domain.health.outputs import Outputs, PlannedAction, planned_step
 from caretaker.domain.health.reasons import HealthReason
 from caretaker.domain.health.record_updates import RecordUpdate
 from caretaker.domain.health.records import RemediationView
 from caretaker.domain.health.spec import RuleSpec
 from caretaker.domain.health.status import Result, StepRun, TargetStatus
-from caretaker.domain.health.text import summary
 
 
 @dataclass(frozen=True)
@@ -52,19 +51,9 @@ def keep_draining(draining: DrainingStep, step: LadderStep | None) -> tuple[Step
 
 def _next_round(draining: DrainingStep, step: LadderStep) -> PlannedAction:
     """The same step again: its claim is in the ledger already, its record exists."""
-    run, item = draining.run, draining.item
-    return PlannedAction(
-        key=run.key,
-        record_name=draining.record.name,
-        rule=draining.rule.name,
-        target=item.target,
-        severity=draining.rule.severity,
-        step=run.index,
-        action=step.action,
-        disruptive=step.disruptive,
-        verify=step.verify,
-        success_result=Result.VERIFYING if step.verify else Result.SUCCEEDED,
-        summary=summary(draining.rule, item),
+    run, name = draining.run, draining.record.name
+    return planned_step(
+        draining.rule, draining.item, run.index, step, key=run.key, record_name=name
     )
 
 

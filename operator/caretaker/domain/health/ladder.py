@@ -19,7 +19,7 @@ from caretaker.domain.health.claims import claim_for
 from caretaker.domain.health.context import EvalContext
 from caretaker.domain.health.flags import flag_skip
 from caretaker.domain.health.keys import dedup_key
-from caretaker.domain.health.outputs import Outputs, PlannedAction
+from caretaker.domain.health.outputs import Outputs, planned_step
 from caretaker.domain.health.paging import DEDUP_KEY, RECEIVERS, trigger
 from caretaker.domain.health.presets import OSD_DOWN_PRESETS
 from caretaker.domain.health.reasons import HealthReason, HoldReason
@@ -182,18 +182,13 @@ def _start(attempt: Attempt, budget: Budget) -> Climb | Held:
     if isinstance(step.action, Notify):
         return _notify(attempt, step.action, budget)
     record = attempt.record(Result.PENDING)
-    planned = PlannedAction(
+    planned = planned_step(
+        attempt.rule,
+        item,
+        attempt.index,
+        step,
         key=attempt.key,
         record_name=record.name,
-        rule=attempt.rule.name,
-        target=item.target,
-        severity=attempt.rule.severity,
-        step=attempt.index,
-        action=step.action,
-        disruptive=step.disruptive,
-        verify=step.verify,
-        success_result=Result.VERIFYING if step.verify else Result.SUCCEEDED,
-        summary=summary(attempt.rule, item),
         claim=_claim(attempt),
     )
     text = (

@@ -20,13 +20,15 @@ from caretaker.constants import Severity
 from caretaker.domain.common.conditions import Condition
 from caretaker.domain.common.reasons import Note
 from caretaker.domain.disruption.ledger import Claim
-from caretaker.domain.health.actions import Action, Verify
+from caretaker.domain.health.actions import Action, LadderStep, Verify
 from caretaker.domain.health.delivery import Delivery
 from caretaker.domain.health.notify_spec import Receiver
 from caretaker.domain.health.record_updates import RecordUpdate
 from caretaker.domain.health.records import RemediationRecord
-from caretaker.domain.health.status import HealthPolicyStatus, Result
+from caretaker.domain.health.spec import RuleSpec
+from caretaker.domain.health.status import HealthPolicyStatus, Result, TargetStatus
 from caretaker.domain.health.targets import Target
+from caretaker.domain.health.text import summary
 
 
 class NotificationEvent(StrEnum):
@@ -50,6 +52,33 @@ class PlannedAction:
     success_result: Result  # Verifying when the step has a verification, else Succeeded
     summary: str
     claim: Claim | None = None  # entered in the disruption ledger before the action runs
+
+
+def planned_step(
+    rule: RuleSpec,
+    item: TargetStatus,
+    index: int,
+    step: LadderStep,
+    *,
+    key: str,
+    record_name: str,
+    claim: Claim | None = None,
+) -> PlannedAction:
+    """Ladder step ``index`` of ``rule`` to run now on the target of ``item``."""
+    return PlannedAction(
+        key=key,
+        record_name=record_name,
+        rule=rule.name,
+        target=item.target,
+        severity=rule.severity,
+        step=index,
+        action=step.action,
+        disruptive=step.disruptive,
+        verify=step.verify,
+        success_result=Result.VERIFYING if step.verify else Result.SUCCEEDED,
+        summary=summary(rule, item),
+        claim=claim,
+    )
 
 
 @dataclass(frozen=True)

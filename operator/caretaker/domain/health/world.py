@@ -22,7 +22,7 @@ from caretaker.domain.health.records import RemediationView
 from caretaker.domain.health.spec import HealthPolicySpec
 from caretaker.domain.health.status import HealthPolicyStatus
 from caretaker.domain.health.targets import Target
-from caretaker.domain.promql.outcome import QueryOutcome
+from caretaker.domain.promql.outcome import QueryOk, QueryOutcome
 
 HEALTH_OK = "HEALTH_OK"
 HEALTH_WARN = "HEALTH_WARN"
@@ -82,3 +82,10 @@ class HealthWorld:
     # FRESHNESS_QUERY's answer. None (the default: unknown is not healthy) when it returned
     # nothing; then every rule but those about absence is Stale.
     exporter_age: timedelta | None = None
+
+
+def anything_firing(outcomes: Mapping[str, QueryOutcome], status: HealthPolicyStatus) -> bool:
+    """Whether a rule returned a series now, or a target was tracked before (its rule may have
+    failed this interval: its state is kept): only then may a Maintenance cover matter."""
+    returned = any(isinstance(o, QueryOk) and o.samples for o in outcomes.values())
+    return returned or any(rule.targets for rule in status.rules)

@@ -37,6 +37,7 @@ class Summary:
     ready: bool = False
     stalled: bool = False
     next_window: str = ""
+    opens_at: datetime | None = None  # Scheduled: when the window opens
 
     def conditions(self) -> list[Condition]:
         return kstatus(self.ready, self.reason, self.message, stalled=self.stalled)
@@ -124,6 +125,7 @@ def summarize(world: World, spec: MaintenanceSpec, status: MaintenanceStatus) ->
             Reason.WAITING_FOR_WINDOW,
             window_message(world, spec),
             next_window=next_window,
+            opens_at=state.next_start,
         )
     refused = [n for n in nodes if n.phase == NodePhase.PENDING and n.message.startswith(REFUSED)]
     if refused:

@@ -1,9 +1,10 @@
 """Reads Ceph into the one model both features decide on (``caretaker.domain.ceph.cluster``), and
 asks ``ok-to-stop`` the one way both features ask it.
 
-Each read costs two commands (``status``, ``osd dump``); the CRUSH tree, the CRUSH rules and the
-OSDs' metadata (several MB at a thousand OSDs) change only with a new OSD map, so they are read
-again only when the OSD map's epoch moves (kept per Ceph cluster, by fsid).
+A read costs one command (``status``) while the OSD map stays the same: the OSD map itself, the
+CRUSH tree, the CRUSH rules and the OSDs' metadata (about 10 MB of JSON at 3,000 OSDs) and what
+is derived from them change only with a new OSD map, so they are read and parsed again only when
+the epoch ``status`` reports moves (kept per Ceph cluster, by fsid, shared by every loop).
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from dataclasses import dataclass
 
 from caretaker.clients.ceph.base import CephClient
 from caretaker.clients.ceph.errors import CephError
-from caretaker.clients.ceph.models import CrushRule, OsdTree
+from caretaker.clients.ceph.models import OsdMap, OsdTree
 from caretaker.domain.ceph.cluster import CephCluster, OkToStop
 from caretaker.domain.ceph.osd_placement import OsdPod, map_osds_to_nodes
+from caretaker.domain.ceph.topology import Topology
 from caretaker.handlers.ceph.topology import osd_evidence, topology_of
 
 
@@ -25,23 +27,35 @@ class _MapFacts:
     """What changes only with the OSD map: read once per epoch."""
 
     epoch: int
+    osd_map: OsdMap
     tree: OsdTree
-    rules: tuple[CrushRule, ...]
     hostnames: Mapping[int, str]
+    host_bucket: Mapping[int, str]
+    topology: Topology
 
 
 _by_fsid: dict[str, _MapFacts] = {}
 _lock = threading.Lock()
 
 
-def _map_facts(client: CephClient, fsid: str, epoch: int) -> _MapFacts:
+def _map_facts(client: CephClient, fsid: str, epoch: int, fallback_type: str) -> _MapFacts:
+    key = f"{fsid}/{fallback_type}"
     with _lock:
-        known = _by_fsid.get(fsid)
-    if known is not None and known.epoch == epoch:
+        known = _by_fsid.get(key)
+    if epoch and known is not None and known.epoch == epoch:
         return known
-    facts = _MapFacts(epoch, client.osd_tree(), client.crush_rules(), client.osd_hostnames())
+    osd_map = client.osd_dump()
+    tree = client.osd_tree()
+    facts = _MapFacts(
+        epoch=osd_map.epoch,  # the map read (it may be newer than the status said)
+        osd_map=osd_map,
+        tree=tree,
+        hostnames=client.osd_hostnames(),
+        host_bucket=bucket_of(tree, "host"),
+        topology=topology_of(tree, osd_map, client.crush_rules(), fallback_type),
+    )
     with _lock:
-        _by_fsid[fsid] = facts
+        _by_fsid[key] = facts
     return facts
 
 
@@ -62,8 +76,8 @@ def read_cluster(
     ``hostnames``: every node -> its kubernetes.io/hostname label (which node carries which OSD
     is told for these nodes only); ``osd_pods``: Rook's OSD pods."""
     status = client.status()
-    osd_map = client.osd_dump()
-    facts = _map_facts(client, status.fsid, osd_map.epoch)
+    facts = _map_facts(client, status.fsid, status.osdmap_epoch, fallback_type)
+    osd_map = facts.osd_map
     evidence = osd_evidence(facts.tree, osd_map, dict(facts.hostnames), osd_pods)
     return CephCluster(
         health=str(status.health.status),
@@ -75,12 +89,12 @@ def read_cluster(
         osd_up={i: state.up for i, state in osd_map.osds.items()},
         osd_in={i: state.in_cluster for i, state in osd_map.osds.items()},
         osd_up_from={i: state.up_from for i, state in osd_map.osds.items()},
-        osd_host_bucket=bucket_of(facts.tree, "host"),
+        osd_host_bucket=facts.host_bucket,
         noout_osds=osd_map.osds_with("noout"),
         noout_buckets=osd_map.buckets_with("noout"),
         cluster_flags=osd_map.flags,
         pg_states=dict(status.pgs.by_state),
-        topology=topology_of(facts.tree, osd_map, facts.rules, fallback_type),
+        topology=facts.topology,
         node_osds=map_osds_to_nodes(hostnames, evidence),
     )
 

@@ -53,6 +53,7 @@ from caretaker.metrics import reconcile_timer
 logger = logging.getLogger("caretaker.health")
 PLURAL = "healthpolicies"
 MIN_WAIT_SECONDS = 0.2
+IDLE_WAIT_SECONDS = 600.0  # nothing but an edit changes an invalid policy
 
 
 @dataclass
@@ -94,13 +95,15 @@ def seconds_to_wait(
     status: HealthPolicyStatus,
     now: datetime,
 ) -> float:
-    """Until the next evaluation is due, but at most the reconcile interval (spec changes)."""
-    longest = services.settings.reconcile_interval
+    """Until the next evaluation is due (a spec edit wakes the loop earlier); with an invalid
+    spec, until it is edited (at most IDLE_WAIT_SECONDS)."""
     last = status.last_evaluation
-    if spec is None or last is None:
-        return longest
+    if spec is None:
+        return IDLE_WAIT_SECONDS
+    if last is None:
+        return services.settings.reconcile_interval
     remaining = (last + spec.interval - now).total_seconds()
-    return max(MIN_WAIT_SECONDS, min(longest, remaining))
+    return max(MIN_WAIT_SECONDS, remaining)
 
 
 def evaluate_and_apply(loop: HealthLoop, policy: PolicyObject, now: datetime) -> Evaluation:

@@ -22,7 +22,7 @@ from caretaker.domain.health.keys import PolicyRef
 from caretaker.domain.health.records import RemediationView, view_from_object
 from caretaker.domain.health.spec import HealthPolicySpec, read_health_policy_spec
 from caretaker.domain.health.status import HealthPolicyStatus, status_from_dict
-from caretaker.domain.health.world import HealthWorld
+from caretaker.domain.health.world import HealthWorld, MaintenanceCover, anything_firing
 from caretaker.handlers.ceph.topology import node_hostnames, rook_osd_pods
 from caretaker.handlers.disruption.ledger import try_read_claims
 from caretaker.handlers.health.brakes import with_out_brakes
@@ -98,6 +98,8 @@ def build_world(
     readings, ceph_error = read_ceph(
         ceph, records, settings.failure_domain_type, hostnames, osd_pods
     )
+    # the Maintenances are listed only when a target is or was firing: nothing else asks
+    cover_needed = anything_firing(queries.outcomes, policy.status)
     # the ledger is named after Ceph's fsid, read through the shared client: only once this
     # loop's own short-timeout client has just reached Ceph (never block a round on it)
     claims, ledger_error = try_read_claims(services) if readings else ((), ceph_error)
@@ -109,7 +111,7 @@ def build_world(
         outcomes=queries.outcomes,
         ceph=readings,
         ceph_error=ceph_error,
-        maintenance=maintenance_cover(services),
+        maintenance=maintenance_cover(services) if cover_needed else MaintenanceCover(),
         remediations=records,
         exporter_age=queries.exporter_age,
         disruptions=claims,

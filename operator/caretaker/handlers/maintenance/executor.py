@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from caretaker.clients.kube.api import KubeApiError
@@ -30,6 +30,7 @@ from caretaker.domain.maintenance.actions import (
     UnsetNoout,
 )
 from caretaker.domain.maintenance.machine import Step, next_step
+from caretaker.domain.maintenance.pace import idle_wait
 from caretaker.domain.maintenance.render import (
     record_action_error,
     record_evictions,
@@ -69,11 +70,15 @@ class Reconciled:
             return False
         return self.step.action is not None or bool(self.step.notes)
 
-    def next_delay(self, interval: float) -> float:
-        """Seconds until the next reconcile."""
+    def next_delay(self, interval: float, now: datetime) -> float:
+        """Seconds until the next reconcile (a change to the object wakes the loop earlier)."""
         if self.drain_blocked:
             return max(BLOCKED_RETRY.total_seconds(), interval)
-        return FAST_REQUEUE_SECONDS if self.progressed else interval
+        if self.progressed:
+            return FAST_REQUEUE_SECONDS
+        if self.action_error is not None:
+            return interval
+        return idle_wait(self.step.summary, now, timedelta(seconds=interval)).total_seconds()
 
 
 def reconcile_once(ports: MaintenancePorts, body: Mapping[str, Any], now: datetime) -> Reconciled:

@@ -1,0 +1,32 @@
+"""One read of Ceph for every feature: ``status`` each round, the OSD map and what hangs on it
+(tree, rules, OSD metadata) again only when the epoch moves; read with the operator's own
+client against the synthetic Ceph of the scale benchmark (3,000 OSDs in 1,000 hosts)."""
+
+from __future__ import annotations
+
+from test_synthetic_ceph import HOSTS, SyntheticCeph, SyntheticClient
+
+from caretaker.handlers.ceph.view import read_cluster
+
+MAP_COMMANDS = ("osd dump", "osd tree", "osd metadata", "osd crush rule dump")
+
+
+def test_the_osd_map_is_read_again_only_when_its_epoch_moves() -> None:
+    ceph = SyntheticCeph(HOSTS)
+    client = SyntheticClient(ceph)
+    hostnames = dict.fromkeys(HOSTS, "")
+    first = read_cluster(client, fallback_type="host", hostnames=hostnames)
+    assert [ceph.counts[c] for c in MAP_COMMANDS] == [1, 1, 1, 1]
+    again = read_cluster(client, fallback_type="host", hostnames=hostnames)
+    assert ceph.counts["status"] == 2
+    assert [ceph.counts[c] for c in MAP_COMMANDS] == [1, 1, 1, 1]  # the same epoch: no re-read
+    assert again.osd_up == first.osd_up
+    assert again.osds_of(HOSTS[7]) == first.osds_of(HOSTS[7]) != ()
+    client.add_noout(first.osds_of(HOSTS[7]))  # a new OSD map (the client reads one to check)
+    dumps = ceph.counts["osd dump"]
+    after = read_cluster(client, fallback_type="host", hostnames=hostnames)
+    assert ceph.counts["osd dump"] == dumps + 1
+    assert set(first.osds_of(HOSTS[7])) <= after.noout_osds
+    # another fallback type is another topology: never mixed up
+    read_cluster(client, fallback_type="rack", hostnames=hostnames)
+    assert ceph.counts["osd dump"] == dumps + 2
