@@ -1,6 +1,6 @@
-"""The shipped HealthPolicy executor (``evaluate_and_apply``) against other writers and kills:
-a record another copy created first, a policy edited during the round, a step that fails, and
-a kill at every call of every round."""
+"""The shipped HealthPolicy executor (``evaluate_and_apply``): the order of its writes, and
+against other writers and kills: a record another copy created first, a policy edited during
+the round, a step that fails, and a kill at every call of every round."""
 
 from __future__ import annotations
 
@@ -11,6 +11,33 @@ from test_health_harness import Fleet, policy
 from caretaker.domain.health.status import Result
 
 S30 = timedelta(seconds=30)
+
+
+def test_a_round_writes_records_status_events_then_sends_then_acts() -> None:
+    """The order that makes a kill anywhere safe: intent (records, then the status once) before
+    any Event, page or action; pages before actions; each result on its record last."""
+    fleet = Fleet(restart_heals=False)
+    fleet.osd_up[3] = False
+    for index in range(10):
+        if index == 4:
+            fleet.osd_up[5] = False  # its trigger is paged in the round osd.3 is restarted
+        fleet.tick()
+        fleet.now += S30
+        if {"send", "run_action"} <= set(fleet.calls):
+            break
+    assert fleet.calls == [
+        "read_world",
+        "create_record",  # osd.3's restart
+        "create_record",  # osd.5's trigger
+        "write_status",
+        "post_event",
+        "post_event",
+        "post_event",
+        "send",
+        "patch_record",  # the delivery, on the trigger's record
+        "run_action",
+        "patch_record",  # the restart's result
+    ]
 
 
 def test_a_record_another_copy_created_is_not_carried_out_by_this_one() -> None:
