@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from test_health_harness import Fleet, policy
+from health_fleet import Fleet, policy
 
 from caretaker.domain.health.status import Result
 
