@@ -1,27 +1,35 @@
-"""A fake cluster that drives the Maintenance state machine the way the executor would.
+"""A fake cluster for the shipped Maintenance executor (``handlers.maintenance.executor``).
 
-Each step builds a World snapshot, asks ``next_step``, stores the status first (intents are
-recorded before acting), then applies the action's effect and lets the world move on by one
-tick (pods go away, rebooted OSDs come back, PGs recover). Effects that break the rules
-(uncordoning a node we did not cordon, lifting a noout we do not own) are recorded as
-violations, actions whose effect was already in place as redundant.
+``Cluster`` implements ``MaintenancePorts``: the Maintenance object lives in it as JSON (spec,
+status as last written, resourceVersion), next to fake nodes, pods, Leases, Ceph and the
+disruption ledger. ``step`` is one reconcile: it calls the shipped ``reconcile_once`` with the
+object as the API would return it, then lets the world move on by one tick (pods go away,
+rebooted OSDs come back, PGs recover). Effects that break the rules (uncordoning a node we did
+not cordon, lifting a noout we do not own, changing a node without our claim) are recorded as
+violations, changes that were already in place as redundant.
+
+Crashes are injected by the fake itself: ``Killed`` (a ``BaseException``, as a killed process
+is not an error the executor may handle) is raised at a chosen call, and the next ``step``
+starts from what was written, as a restarted operator does.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hypothesis import strategies as st
-
+from caretaker.clients.kube.custom import CustomRef, StatusWrite
+from caretaker.clients.kube.events import ObjectRef
+from caretaker.constants import RELEASE_ANNOTATION
 from caretaker.domain.ceph.cluster import CephCluster, OkToStop
 from caretaker.domain.ceph.osd_placement import NodeOsds
 from caretaker.domain.ceph.topology import PoolPlacement, Topology
 from caretaker.domain.common.reasons import Note
-from caretaker.domain.disruption.ledger import Claim, admit, maintenance_claimant
+from caretaker.domain.disruption.ledger import Admission, Claim, admit, maintenance_claimant
+from caretaker.domain.drain.rules import PodView
 from caretaker.domain.maintenance.actions import (
     AcquireLease,
     Action,
@@ -34,7 +42,7 @@ from caretaker.domain.maintenance.actions import (
     Uncordon,
     UnsetNoout,
 )
-from caretaker.domain.maintenance.machine import Step, next_step
+from caretaker.domain.maintenance.machine import Step
 from caretaker.domain.maintenance.spec import read_maintenance_spec
 from caretaker.domain.maintenance.status import (
     ACTIVE_PHASES,
@@ -45,19 +53,32 @@ from caretaker.domain.maintenance.status import (
     status_from_dict,
     status_to_dict,
 )
-from caretaker.domain.maintenance.world import (
-    GateResult,
-    LeaseView,
-    NodeView,
-    PodView,
-    World,
-)
+from caretaker.domain.maintenance.world import GateResult, LeaseView, NodeView, World
+from caretaker.handlers.drain.round import DrainRound, PodRef
+from caretaker.handlers.maintenance.executor import reconcile_once
+from caretaker.handlers.maintenance.ports import MaintenancePorts
+from caretaker.handlers.maintenance.snapshot import identity_of
 
-IDENTITY = "ops/nightly"
+NAMESPACE, NAME = "ops", "nightly"
+IDENTITY = f"{NAMESPACE}/{NAME}"
 OTHER = "ops/someone-else"
 T0 = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
 PG_TOTAL = 128
 US = "us"
+ACTION_CALLS = frozenset(
+    {"acquire_lease", "release_lease", "enter_claim", "remove_claims", "cordon", "uncordon"}
+    | {"set_noout", "unset_noout", "drain_round"}
+)
+# crash= of Cluster.step: where the fake fails or kills the reconcile
+CRASHES = ("", "restart", "lost", "killed", "unsaved")
+
+
+class Killed(BaseException):
+    """The operator process dies at this call (nothing after it happens)."""
+
+
+class ConnectionLost(Exception):
+    """A call that fails without changing anything (the executor shows it, retries later)."""
 
 
 def rs_pod(name: str, **extra: Any) -> PodView:
@@ -83,6 +104,8 @@ class FakeNode:
 
 
 class Cluster:
+    """One Maintenance (``IDENTITY``) in a fake cluster; implements ``MaintenancePorts``."""
+
     def __init__(
         self,
         spec: dict[str, Any],
@@ -110,7 +133,12 @@ class Cluster:
         self.claims: dict[str, Claim] = {}  # the cluster-wide disruption ledger
         self.ledger_error = ""
         self.ceph_up = True
-        self.status = MaintenanceStatus()
+        # Other writers between this operator's snapshot and its write.
+        self.racing_claim: Claim | None = None  # entered in the ledger just before our claim
+        self.racing_edit = False  # the object is edited before the status write (409)
+        # The Maintenance object as the API server keeps it.
+        self.status_doc: dict[str, Any] = {}
+        self.resource_version = 1
         self.release_annotation = ""
         self.deleting = False
         # How the world behaves.
@@ -126,32 +154,63 @@ class Cluster:
         self.recovery_delay = timedelta(seconds=40)
         self.recovered_at: datetime | None = None
         # What happened.
-        self.steps: list[Step] = []
-        self.actions: list[Action] = []
+        self.steps: list[Step] = []  # the step of every round that was not killed
+        self.actions: list[Action] = []  # the changes carried out, as the domain names them
         self.action_times: list[datetime] = []
-        self.notes: list[Note] = []
+        self.notes: list[Note] = []  # Events posted
         self.violations: list[str] = []
         self.redundant: list[Action] = []
+        self.kills = 0
         self._spec_cache: dict[str, Any] = {}
         self._terminating_since: dict[str, datetime] = {}
+        self._crash = ""
+        self._kill_at: int | None = None
+        self._calls = 0
 
-    # -- the snapshot -----------------------------------------------------------------
-    def world(self) -> World:
-        key = json.dumps(self.spec_raw, sort_keys=True)
+    # -- the object, as the API returns it ----------------------------------------------
+    def body(self) -> dict[str, Any]:
+        meta: dict[str, Any] = {
+            "namespace": NAMESPACE,
+            "name": NAME,
+            "uid": "9f1c-uid",
+            "generation": 1,
+            "resourceVersion": str(self.resource_version),
+        }
+        if self.release_annotation:
+            meta["annotations"] = {RELEASE_ANNOTATION: self.release_annotation}
+        if self.deleting:
+            meta["deletionTimestamp"] = "2026-05-04T10:00:00Z"
+        body: dict[str, Any] = {"metadata": meta, "spec": self.spec_raw, "status": self.status_doc}
+        return dict(json.loads(json.dumps(body)))
+
+    @property
+    def status(self) -> MaintenanceStatus:
+        return status_from_dict(self.status_doc)
+
+    @status.setter
+    def status(self, value: MaintenanceStatus) -> None:
+        self.status_doc = {**self.status_doc, **json.loads(json.dumps(status_to_dict(value)))}
+
+    # -- MaintenancePorts: reads -------------------------------------------------------
+    def read_world(self, body: Mapping[str, Any], now: datetime) -> World:
+        self._call("read_world")
+        meta = body["metadata"]
+        raw_spec = body.get("spec") or {}
+        key = json.dumps(raw_spec, sort_keys=True)
         if key not in self._spec_cache:
-            self._spec_cache[key] = read_maintenance_spec(self.spec_raw)
+            self._spec_cache[key] = read_maintenance_spec(raw_spec)
         spec, errors = self._spec_cache[key]
-        selector = self.spec_raw.get("nodeSelector") or {}
+        selector = raw_spec.get("nodeSelector") or {}
         return World(
-            now=self.now,
-            identity=IDENTITY,
-            generation=1,
+            now=now,
+            identity=identity_of(body),
+            generation=int(meta.get("generation") or 0),
             spec=spec,
             spec_errors=tuple(errors),
-            status=self.status,
-            raw_spec=self.spec_raw,
-            release_annotation=self.release_annotation,
-            deleting=self.deleting,
+            status=status_from_dict(body.get("status")),
+            raw_spec=raw_spec,
+            release_annotation=(meta.get("annotations") or {}).get(RELEASE_ANNOTATION, ""),
+            deleting=bool(meta.get("deletionTimestamp")),
             nodes={
                 n: NodeView(n, f.unschedulable, f.cordoned_by, f.ready)
                 for n, f in self.nodes.items()
@@ -174,6 +233,9 @@ class Cluster:
             disruptions=tuple(self.claims.values()),
             ledger_error=self.ledger_error,
         )
+
+    def world(self) -> World:
+        return self.read_world(self.body(), self.now)
 
     def degraded_pgs(self) -> int:
         down = sum(not up for up in self.osd_up.values())
@@ -213,52 +275,157 @@ class Cluster:
             pg_states=states,
         )
 
-    # -- acting -----------------------------------------------------------------------
-    def apply(self, action: Action) -> None:
+    # -- MaintenancePorts: changes -----------------------------------------------------
+    def acquire_lease(self, node: str, holder: str) -> None:
+        self._act(AcquireLease(node))
+        current = self.leases.get(node)
+        if current == holder:
+            self.redundant.append(AcquireLease(node))
+        elif current is not None:
+            self.violations.append(f"took {node}'s lease from {current}")
+        self.leases[node] = holder
+
+    def renew_lease(self, node: str, holder: str) -> None:
+        self._call("renew_lease")
+
+    def release_lease(self, node: str, holder: str) -> None:
+        self._act(ReleaseLease(node))
+        if self.leases.get(node) != holder:
+            self.redundant.append(ReleaseLease(node))
+        else:
+            self.leases[node] = None
+
+    def enter_claim(self, claim: Claim) -> Admission:
+        action = ClaimDomain(claim.node, claim.domain, claim.osds)
+        self._act(action)
+        racing, self.racing_claim = self.racing_claim, None
+        if racing is not None:
+            self.claims[racing.claimant] = racing
+        verdict = admit(self.claims.values(), claim)
+        if not verdict.admitted:
+            if racing is None:  # the snapshot showed the other claim: asking was wrong
+                self.violations.append(f"claimed {claim.domain} while another domain is claimed")
+            return verdict
+        if claim.claimant in self.claims:
+            self.redundant.append(action)
+        self.claims[claim.claimant] = claim
+        return verdict
+
+    def remove_claims(self, claimants: Set[str]) -> None:
+        for claimant in sorted(claimants):
+            action = ReleaseClaim(claimant.rsplit("/", 1)[-1])
+            self._act(action)
+            if self.claims.pop(claimant, None) is None:
+                self.redundant.append(action)
+
+    def cordon(self, node: str, owner: str) -> None:
+        self._act(Cordon(node))
+        fake = self.nodes[node]
+        if fake.unschedulable:
+            self.redundant.append(Cordon(node))
+            return  # someone's cordon stays theirs (cordon_for)
+        fake.unschedulable, fake.cordoned_by = True, owner
+
+    def uncordon(self, node: str, owner: str) -> None:
+        self._act(Uncordon(node))
+        fake = self.nodes[node]
+        if fake.cordoned_by != owner:
+            self.violations.append(f"uncordoned {node}, cordoned by {fake.cordoned_by}")
+            return  # uncordon_for leaves a cordon that is not the owner's
+        fake.unschedulable, fake.cordoned_by = False, None
+
+    def set_noout(self, osds: tuple[int, ...], bucket: str) -> None:
+        action = SetNoout(self._node_of(osds, bucket), osds, bucket)
+        self._act(action)
+        if bucket:
+            if bucket in self.noout_buckets:
+                self.redundant.append(action)
+            self.noout_buckets.setdefault(bucket, US)
+            return
+        if set(osds) <= set(self.noout):
+            self.redundant.append(action)
+        for osd in osds:
+            self.noout.setdefault(osd, US)
+
+    def unset_noout(self, osds: tuple[int, ...], bucket: str) -> None:
+        action = UnsetNoout(self._node_of(osds, bucket), osds, bucket)
+        self._act(action)
+        owners = (
+            {bucket: self.noout_buckets.pop(bucket, None)}
+            if bucket
+            else {i: self.noout.pop(i, None) for i in osds}
+        )
+        for what, owner in owners.items():
+            if owner is None:
+                self.redundant.append(action)
+            elif owner != US:
+                self.violations.append(f"lifted noout on {what}, set by {owner}")
+
+    def drain_round(
+        self, evict: Iterable[PodRef], finished: Iterable[PodRef], grace_period_seconds: int | None
+    ) -> DrainRound:
+        evict, finished = tuple(evict), tuple(finished)
+        name = self._node_of_pods((*evict, *finished))
+        action = EvictPods(name, evict, grace_period_seconds, finished)
+        self._act(action)
+        node = self.nodes[name]
+        ended = set(finished)
+        node.pods = [p for p in node.pods if (p.namespace, p.name) not in ended]
+        wanted, evicted, blocked = set(evict), 0, []
+        for index, pod in enumerate(node.pods):
+            if (pod.namespace, pod.name) not in wanted:
+                continue
+            if pod.ref in self.refusing:
+                blocked.append(f"{pod.ref}: Cannot evict pod as it would violate the budget")
+                continue
+            if pod.terminating:
+                self.redundant.append(action)
+            node.pods[index] = replace(pod, terminating=True)
+            evicted += 1
+        if self.osds_in_pods:  # the OSD pods were evicted with the rest
+            for osd in node.osds:
+                self.osd_up[osd] = False
+        return DrainRound(evicted, len(ended), tuple(blocked))
+
+    def write_status(
+        self, ref: CustomRef, status: Mapping[str, Any], resource_version: str
+    ) -> StatusWrite:
+        self._call("write_status")
+        assert (ref.plural, ref.namespace, ref.name) == ("maintenances", NAMESPACE, NAME)
+        if self.racing_edit:
+            self.racing_edit, self.resource_version = False, self.resource_version + 1
+        if resource_version and resource_version != str(self.resource_version):
+            return StatusWrite.CONFLICT
+        self.status_doc = json.loads(json.dumps(status))
+        self.resource_version += 1
+        self._check(self.status)
+        return StatusWrite.WRITTEN
+
+    def post_event(self, regarding: ObjectRef, note: Note) -> None:
+        self._call("post_event")
+        assert (regarding.kind, regarding.name) == ("Maintenance", NAME)
+        self.notes.append(note)
+
+    # -- crashes ------------------------------------------------------------------------
+    def _call(self, name: str) -> None:
+        """Every port call passes here: a kill at the n-th call, or at a named one."""
+        number, self._calls = self._calls, self._calls + 1
+        killed = number == self._kill_at
+        killed |= self._crash == "killed" and name in ACTION_CALLS
+        killed |= self._crash == "unsaved" and name == "write_status"
+        if killed:
+            self.kills += 1
+            raise Killed(f"killed at {name}")
+        if self._crash == "lost" and name in ACTION_CALLS:
+            raise ConnectionLost("connection reset by peer")
+
+    def _act(self, action: Action) -> None:
+        self._call(_CALL_OF[type(action)])
         self.actions.append(action)
         self.action_times.append(self.now)
-        node = self.nodes.get(action.node)
-        if isinstance(action, SetNoout | Cordon | EvictPods) and self.nodes[action.node].osds:
+        fake = self.nodes.get(action.node)
+        if isinstance(action, SetNoout | Cordon | EvictPods) and fake and fake.osds:
             self._check_claimed(action)
-        if isinstance(action, AcquireLease):
-            holder = self.leases.get(action.node)
-            if holder == IDENTITY:
-                self.redundant.append(action)
-            elif holder is not None:
-                self.violations.append(f"took {action.node}'s lease from {holder}")
-            self.leases[action.node] = IDENTITY
-        elif isinstance(action, ReleaseLease):
-            if self.leases.get(action.node) != IDENTITY:
-                self.redundant.append(action)
-            else:
-                self.leases[action.node] = None
-        elif isinstance(action, ClaimDomain):
-            claim = Claim(maintenance_claimant(IDENTITY, action.node), action.domain, action.osds)
-            if not admit(self.claims.values(), claim).admitted:
-                self.violations.append(f"claimed {action.domain} while another domain is claimed")
-            if claim.claimant in self.claims:
-                self.redundant.append(action)
-            self.claims[claim.claimant] = claim
-        elif isinstance(action, ReleaseClaim):
-            if self.claims.pop(maintenance_claimant(IDENTITY, action.node), None) is None:
-                self.redundant.append(action)
-        elif isinstance(action, SetNoout):
-            self._set_noout(action)
-        elif isinstance(action, UnsetNoout):
-            self._unset_noout(action)
-        elif isinstance(action, Cordon):
-            assert node is not None
-            if node.unschedulable:
-                self.redundant.append(action)
-            node.unschedulable, node.cordoned_by = True, IDENTITY
-        elif isinstance(action, Uncordon):
-            assert node is not None
-            if node.cordoned_by != IDENTITY:
-                self.violations.append(f"uncordoned {action.node}, cordoned by {node.cordoned_by}")
-            node.unschedulable, node.cordoned_by = False, None
-        elif isinstance(action, EvictPods):
-            assert node is not None
-            self._evict(node, action)
 
     def _check_claimed(self, action: Action) -> None:
         """A change to a node that carries OSDs: our claim is in the ledger, and no one else's
@@ -269,40 +436,16 @@ class Cluster:
         elif not admit(self.claims.values(), own).admitted:
             self.violations.append(f"{self.now}: {action} while another domain is claimed")
 
-    def _set_noout(self, action: SetNoout) -> None:
-        if action.bucket:
-            if action.bucket in self.noout_buckets:
-                self.redundant.append(action)
-            self.noout_buckets.setdefault(action.bucket, US)
-            return
-        if set(action.osds) <= set(self.noout):
-            self.redundant.append(action)
-        for osd in action.osds:
-            self.noout.setdefault(osd, US)
+    def _node_of(self, osds: tuple[int, ...], bucket: str) -> str:
+        if bucket:
+            return bucket  # each node is its own CRUSH host bucket here
+        return next(n for n, f in self.nodes.items() if set(osds) <= set(f.osds))
 
-    def _unset_noout(self, action: UnsetNoout) -> None:
-        owners = (
-            {action.bucket: self.noout_buckets.pop(action.bucket, None)}
-            if action.bucket
-            else {i: self.noout.pop(i, None) for i in action.osds}
+    def _node_of_pods(self, pods: tuple[PodRef, ...]) -> str:
+        refs = set(pods)
+        return next(
+            n for n, f in self.nodes.items() if any((p.namespace, p.name) in refs for p in f.pods)
         )
-        for what, owner in owners.items():
-            if owner is None:
-                self.redundant.append(action)
-            elif owner != US:
-                self.violations.append(f"lifted noout on {what}, set by {owner}")
-
-    def _evict(self, node: FakeNode, action: EvictPods) -> None:
-        wanted = set(action.pods)
-        for index, pod in enumerate(node.pods):
-            if (pod.namespace, pod.name) not in wanted or pod.ref in self.refusing:
-                continue
-            if pod.terminating:
-                self.redundant.append(action)
-            node.pods[index] = replace(pod, terminating=True)
-        if self.osds_in_pods:  # the OSD pods were evicted with the rest
-            for osd in node.osds:
-                self.osd_up[osd] = False
 
     # -- the world moves on -------------------------------------------------------------
     def evolve(self) -> None:
@@ -360,35 +503,37 @@ class Cluster:
         return pods or returning or rebooting or recovering
 
     # -- driving ------------------------------------------------------------------------
-    def step(self, *, crash: str = "") -> Step:
-        """One reconcile. crash="restart": the status is read back through JSON afterwards;
-        crash="lost": the process dies after storing the status, before acting;
-        crash="unsaved": the action is done but the status write after it is lost (the
-        executor acts first, then patches the status)."""
-        step = next_step(self.world())
-        self.steps.append(step)
-        self.notes.extend(step.notes)
-        self._check(step)
-        if crash != "unsaved":
-            self.status = step.status
-        if crash:
-            self.status = status_roundtrip(self.status)
-        if step.action is not None and crash != "lost":
-            self.apply(step.action)
+    def step(self, *, crash: str = "", kill_at: int | None = None) -> Step | None:
+        """One reconcile by the shipped executor. ``crash``: "restart" (nothing special: every
+        round reads the status back from JSON), "lost" (every change fails, the status shows
+        it), "killed" (the process dies at the change: nothing written), "unsaved" (it dies
+        at the status write, after the change); ``kill_at``: it dies at that port call (0 is
+        the snapshot). Returns the step whose status was written, None when killed."""
+        assert crash in CRASHES, crash
+        self._crash, self._kill_at, self._calls = crash, kill_at, 0
+        try:
+            step: Step | None = reconcile_once(self, self.body(), self.now).step
+        except Killed:
+            step = None
+        finally:
+            self._crash, self._kill_at = "", None
+        if step is not None:
+            self.steps.append(step)
         self.now += self.tick
         self.evolve()
         return step
 
-    def _check(self, step: Step) -> None:
-        active = [r for r in step.status.nodes if r.phase in ACTIVE_PHASES]
+    def _check(self, status: MaintenanceStatus) -> None:
+        active = [r for r in status.nodes if r.phase in ACTIVE_PHASES]
         domains = {r.failure_domain for r in active}
         if len(domains) > 1:
             self.violations.append(f"{self.now}: failure domains active together: {domains}")
-        limit = self.world().spec
+        key = json.dumps(self.spec_raw, sort_keys=True)
+        limit = self._spec_cache[key][0] if key in self._spec_cache else None
         if limit is not None and len(active) > limit.max_unavailable:
             self.violations.append(f"{self.now}: {len(active)} nodes active")
 
-    def run_until(self, done: Callable[[Cluster], bool], max_steps: int = 600) -> Step:
+    def run_until(self, done: Callable[[Cluster], bool], max_steps: int = 600) -> Step | None:
         for _ in range(max_steps):
             step = self.step()
             if done(self):
@@ -401,6 +546,7 @@ class Cluster:
         for _ in range(max_steps):
             before = self.status
             step = self.step()
+            assert step is not None
             idle = step.action is None and step.status == before and not self.busy()
             quiet = quiet + 1 if idle else 0
             if quiet >= 3:
@@ -448,109 +594,18 @@ class Cluster:
         }
 
 
-@dataclass
-class NodeTwist:
-    """How one node of a random scenario differs from the plain case."""
-
-    domain: str = "r1"
-    noout_by_other: bool = False
-    cordoned_by_other: bool = False
-    pods: int = 0
-    stuck_pod: bool = False  # a pod whose eviction is always refused: the drain times out
-
-
-@dataclass
-class Scenario:
-    """A random run: the nodes, the spec knobs, the world's pace, crashes and the ending."""
-
-    twists: list[NodeTwist]
-    max_unavailable: int
-    hold: str
-    noout_timeout: str
-    delays: tuple[int, int, int]  # seconds: pod termination, OSD return, PG recovery
-    crashes: list[str]  # per step: "", "restart" or "lost"
-    ticks: list[int]  # seconds between reconciles, cycled
-    ending: str  # "none", "abort" or "delete"
-    end_at: int  # step at which to abort or delete
-    noout_scope: str = "osd"
-    windowed: bool = False  # a 15 minute window every half hour instead of always open
-
-    def build(self) -> Cluster:
-        names = [chr(ord("a") + i) for i in range(len(self.twists))]
-        hold = self.hold
-        spec: dict[str, Any] = {
-            "nodes": names,
-            "strategy": {"maxUnavailable": self.max_unavailable},
-            "release": ["*"],
-            "gates": {"allowedWarnings": ["OSD_FLAGS"]},
-            "drain": {"timeout": "30m"},
-            "ceph": {
-                "restoreTimeout": "2h",
-                "nooutTimeout": self.noout_timeout,
-                "noout": self.noout_scope,
-            },
-            "hold": {"mode": hold, **({"duration": "2m"} if hold == "duration" else {})},
-        }
-        if self.windowed:
-            spec["window"] = {"schedule": "*/30 * * * *", "duration": "15m"}
-            spec["strategy"]["nodeDurationEstimate"] = "5m"
-        cluster = Cluster(
-            spec,
-            {name: (i,) for i, name in enumerate(names)},
-            {name: t.domain for name, t in zip(names, self.twists, strict=True)},
-        )
-        if hold == "auto":  # the node reboots by itself and comes back
-            cluster.reboot_length = timedelta(seconds=60)
-        evict, back, recover = (timedelta(seconds=d) for d in self.delays)
-        cluster.evict_delay, cluster.return_delay, cluster.recovery_delay = evict, back, recover
-        for i, (name, twist) in enumerate(zip(names, self.twists, strict=True)):
-            node = cluster.nodes[name]
-            if twist.noout_by_other:
-                cluster.noout[i] = OTHER
-            node.unschedulable = twist.cordoned_by_other
-            node.pods = [rs_pod(f"{name}-{k}") for k in range(twist.pods)]
-            if twist.stuck_pod:
-                node.pods.append(rs_pod(f"{name}-guarded"))
-                cluster.refusing.add(f"apps/{name}-guarded")
-        return cluster
-
-    def drive(self, cluster: Cluster) -> None:
-        """Steps with crashes and uneven time until the Maintenance is over (or deleted)."""
-        crashes, ticks = self.crashes, self.ticks
-        for i in range(3000):
-            if i == self.end_at and self.ending == "abort":
-                cluster.spec_raw = {**cluster.spec_raw, "abort": True}
-            if i == self.end_at and self.ending == "delete":
-                cluster.deleting = True
-            cluster.tick = timedelta(seconds=ticks[i % len(ticks)])
-            step = cluster.step(crash=crashes[i] if i < len(crashes) else "")
-            if step.cleaned_up or (not cluster.deleting and cluster.finished()):
-                return
-        raise AssertionError(f"never finished; last summary {cluster.steps[-1].summary}")
+_CALL_OF: dict[type, str] = {
+    AcquireLease: "acquire_lease",
+    ReleaseLease: "release_lease",
+    ClaimDomain: "enter_claim",
+    ReleaseClaim: "remove_claims",
+    Cordon: "cordon",
+    Uncordon: "uncordon",
+    SetNoout: "set_noout",
+    UnsetNoout: "unset_noout",
+    EvictPods: "drain_round",
+}
 
 
-SCENARIOS = st.builds(
-    Scenario,
-    twists=st.lists(
-        st.builds(
-            NodeTwist,
-            domain=st.sampled_from(["r1", "r2"]),
-            noout_by_other=st.booleans(),
-            cordoned_by_other=st.booleans(),
-            pods=st.integers(0, 2),
-            stuck_pod=st.integers(0, 9).map(lambda n: n == 0),
-        ),
-        min_size=1,
-        max_size=3,
-    ),
-    max_unavailable=st.integers(1, 2),
-    hold=st.sampled_from(["manual", "duration", "auto"]),
-    noout_timeout=st.sampled_from(["30m", "1m"]),
-    delays=st.tuples(*[st.sampled_from([0, 20, 90, 200])] * 3),
-    crashes=st.lists(st.sampled_from(["", "", "", "restart", "lost"]), max_size=200),
-    ticks=st.lists(st.sampled_from([5, 10, 30, 120]), min_size=1, max_size=20),
-    ending=st.sampled_from(["none", "none", "abort", "delete"]),
-    end_at=st.integers(0, 120),
-    noout_scope=st.sampled_from(["osd", "host", "none"]),
-    windowed=st.booleans(),
-)
+def _implements(cluster: Cluster) -> MaintenancePorts:
+    return cluster  # `mypy --strict` on this file checks that Cluster is a MaintenancePorts

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from health_fleet import T0, Fleet, policy
 from hypothesis import given
 from hypothesis import strategies as st
-from test_health_harness import T0, Fleet, policy
 
 from caretaker.domain.health.brakes import (
     CrushBucket,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-from test_health_harness import Fleet
+from health_fleet import Fleet
 from test_health_spec import BAD_SPECS, FULL_SPEC
 
 from caretaker.domain.health import spec as health_spec

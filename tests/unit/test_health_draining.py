@@ -7,7 +7,7 @@ import itertools
 from datetime import timedelta
 from typing import Any
 
-from test_health_harness import T0, Fleet, policy
+from health_fleet import T0, Fleet, policy
 
 from caretaker.domain.health.reasons import HealthReason
 from caretaker.domain.health.status import Result

@@ -7,9 +7,9 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import NoReturn
 
+from health_fleet import POLICY, T0, Fleet, policy
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_health_harness import POLICY, T0, Fleet, policy
 
 from caretaker.domain.health.evaluation import RuleQuery, evaluate, is_due, rule_queries
 from caretaker.domain.health.keys import dedup_key

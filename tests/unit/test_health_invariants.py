@@ -7,9 +7,9 @@ import itertools
 from dataclasses import dataclass
 from datetime import timedelta
 
+from health_fleet import Fleet, policy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_health_harness import Fleet, policy
 
 from caretaker.domain.health.actions import kind_of
 from caretaker.domain.health.status import IN_FLIGHT, Result

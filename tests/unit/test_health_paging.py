@@ -8,9 +8,9 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from health_fleet import POLICY, T0, Fleet, read
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_health_harness import POLICY, T0, Fleet, read
 from test_health_restart import until
 
 from caretaker.domain.health.delivery import RETRY_MAX, retry_delay

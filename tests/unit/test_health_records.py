@@ -6,9 +6,9 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from health_fleet import POLICY, read
 from hypothesis import given
 from hypothesis import strategies as st
-from test_health_harness import POLICY, read
 
 from caretaker.domain.disruption.ledger import Claim, ClaimKind
 from caretaker.domain.health.actions import Flag, LadderStep, RestartOsd, SetFlag

@@ -7,9 +7,9 @@ import itertools
 from dataclasses import replace
 from datetime import timedelta
 
+from health_fleet import STAGES, T0, Fleet, json_roundtrip
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_health_harness import STAGES, T0, Fleet, json_roundtrip
 
 from caretaker.domain.health.evaluation import evaluate
 

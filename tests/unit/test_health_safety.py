@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from test_health_harness import T0, Fleet, policy
+from health_fleet import T0, Fleet, policy
 
 from caretaker.domain.health.reasons import HealthReason, HoldReason
 from caretaker.domain.health.safety import circuit_reason

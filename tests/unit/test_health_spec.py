@@ -7,9 +7,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from health_fleet import RECEIVERS
 from hypothesis import given
 from hypothesis import strategies as st
-from test_health_harness import RECEIVERS
 
 from caretaker.domain.drain.rules import DrainSpec
 from caretaker.domain.health.actions import (

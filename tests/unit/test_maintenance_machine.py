@@ -8,16 +8,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from maintenance_worlds import (
-    IDENTITY,
-    OTHER,
-    SCENARIOS,
-    T0,
-    Cluster,
-    Scenario,
-    rs_pod,
-    status_roundtrip,
-)
+from maintenance_scenarios import SCENARIOS, Scenario
+from maintenance_worlds import IDENTITY, OTHER, T0, Cluster, rs_pod, status_roundtrip
 
 from caretaker.domain.ceph.cluster import OkToStop
 from caretaker.domain.common.reasons import WARNING
@@ -74,6 +66,7 @@ def test_full_lifecycle_under_manual_hold() -> None:
     assert set(cluster.noout) == {0}
     assert cluster.nodes["a"].cordoned_by == IDENTITY
     assert cluster.nodes["a"].pods == []
+    assert cluster.record().pods_evicted == 2
     assert "release it with spec.release" in step.summary.message
     assert conditions(cluster) == {"Ready": "False", "Reconciling": "True", "Stalled": "False"}
     cluster.tick = timedelta(minutes=5)
@@ -611,3 +604,82 @@ def test_other_actors_and_random_crashes_never_make_two_failure_domains(ops: lis
     assert cluster.violations == []
     assert cluster.leftovers() == []
     assert {cluster.phase("a"), cluster.phase("b")} == {NodePhase.COMPLETED}
+
+
+def test_a_kill_at_every_call_of_every_round_reaches_the_same_end() -> None:
+    """The shipped executor killed at each of its calls in turn (the snapshot, a Lease renewal,
+    the change, the status write, an Event): the restarted operator carries on from what was
+    written and does every change exactly once."""
+    expected = reference()
+    rounds = len(expected.steps)
+    tried = 0
+    for killed_round in range(rounds):
+        for call in range(8):
+            cluster = one_node(release=["a"])
+            for _ in range(killed_round):
+                cluster.step()
+            cluster.step(kill_at=call)
+            if not cluster.kills:
+                break  # the round made fewer calls: every one of them was tried
+            tried += 1
+            cluster.run_until(Cluster.finished)
+            assert cluster.phase() == NodePhase.COMPLETED
+            assert (cluster.leftovers(), cluster.violations, cluster.redundant) == ([], [], [])
+            assert cluster.actions == expected.actions
+    assert tried >= 3 * rounds  # snapshot, status write and more in every round
+
+
+def test_a_failed_change_is_shown_in_the_status_and_tried_again() -> None:
+    cluster = one_node(release=["a"])
+    cluster.run_until(lambda c: c.actions[-1:] == [AcquireLease("a")])
+    step = cluster.step(crash="lost")  # ClaimDomain: the ledger's API server is not reachable
+    assert step is not None
+    assert step.action == ClaimDomain("a", "rack-a", (0,))
+    assert "last action failed: connection reset by peer" in cluster.record().message
+    assert cluster.actions[-1] == AcquireLease("a")
+    cluster.step()
+    assert cluster.actions[-1] == ClaimDomain("a", "rack-a", (0,))
+    cluster.run_until(Cluster.finished)
+    assert (cluster.leftovers(), cluster.violations, cluster.redundant) == ([], [], [])
+
+
+def test_a_drain_every_budget_refuses_says_so() -> None:
+    cluster = one_node()
+    cluster.refusing = {"apps/web-1", "apps/web-2"}
+    cluster.run_until(
+        lambda c: EvictPods("a", (("apps", "web-1"), ("apps", "web-2")), None) in c.actions
+    )
+    assert "eviction blocked: apps/web-1: Cannot evict pod" in cluster.record().message
+    assert "(and 1 more)" in cluster.record().message
+    assert cluster.record().pods_evicted == 0
+
+
+def test_a_claim_lost_to_another_actor_is_not_acted_on() -> None:
+    """Another actor claims another failure domain between our snapshot and our claim: the
+    ledger refuses ours, the status says why, and nothing is changed on the node."""
+    cluster = one_node(release=["a"], gates={"allowedWarnings": ["OSD_DOWN", "OSD_FLAGS"]})
+    cluster.run_until(lambda c: c.actions[-1:] == [AcquireLease("a")])
+    other = Claim("maintenance/team-b/disk-swap/x", "rack-b", (9,))
+    cluster.racing_claim = other
+    cluster.step()
+    assert "rack-b" in cluster.record().message
+    assert "last action failed" in cluster.record().message
+    for _ in range(5):
+        cluster.step()
+    assert not any(isinstance(a, SetNoout | Cordon | EvictPods) for a in cluster.actions)
+    del cluster.claims[other.claimant]
+    cluster.run_until(Cluster.finished)
+    assert (cluster.leftovers(), cluster.violations, cluster.redundant) == ([], [], [])
+
+
+def test_a_status_write_refused_for_a_newer_object_posts_no_event() -> None:
+    """Someone edited the Maintenance during the round (409): its status and its Events are
+    dropped, and the next round, on the new object, posts them once."""
+    cluster = one_node(release=["a"])
+    cluster.racing_edit = True
+    assert cluster.step() is not None
+    assert (cluster.status_doc, cluster.notes) == ({}, [])
+    cluster.run_until(Cluster.finished)
+    assert cluster.reasons().count("NodePreflight") == 1
+    assert cluster.actions.count(AcquireLease("a")) == 1
+    assert (cluster.leftovers(), cluster.violations, cluster.redundant) == ([], [], [])

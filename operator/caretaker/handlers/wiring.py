@@ -26,6 +26,7 @@ from caretaker.handlers.health.claims import sweep_claims
 from caretaker.handlers.health.executor import health_round, open_loop
 from caretaker.handlers.health.finalizer import resolve_on_delete
 from caretaker.handlers.maintenance.executor import FAST_REQUEUE_SECONDS, reconcile_once
+from caretaker.handlers.maintenance.ports import KubeMaintenancePorts
 from caretaker.handlers.services import Services
 from caretaker.metrics import forget_maintenance, reconcile_timer
 
@@ -133,10 +134,12 @@ def maintenance_loop(
     assert namespace is not None  # Maintenance is namespaced
     services: Services = memo.services
     interval = services.settings.reconcile_interval
+    ports = KubeMaintenancePorts(services)
 
     def one_round(body: dict[str, Any]) -> float:
         with reconcile_timer("maintenance"):
-            return reconcile_once(services, body).next_delay(interval, datetime.now(UTC))
+            now = datetime.now(UTC)
+            return reconcile_once(ports, body, now).next_delay(interval, now)
 
     done = threading.Event()
     memo.loop_done = done
@@ -161,12 +164,13 @@ def maintenance_cleanup(name: str, namespace: str | None, memo: Any, **_: Any) -
     loop_done = memo.get("loop_done")
     if loop_done is not None:
         loop_done.wait(60)  # never race the reconcile loop's last action
+    ports = KubeMaintenancePorts(services)
     for _round in range(CLEANUP_ROUNDS):
         body = _fresh(services, MAINTENANCES, name, namespace)
         if body is None:
             return
         with reconcile_timer("maintenance"):
-            result = reconcile_once(services, body)
+            result = reconcile_once(ports, body, datetime.now(UTC))
         if result.step.cleaned_up:
             forget_maintenance(namespace, name)
             return

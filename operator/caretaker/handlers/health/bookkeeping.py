@@ -11,11 +11,9 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import datetime
-
-from kubernetes.client import ApiClient
+from typing import Protocol
 
 from caretaker.clients.kube.api import KubeApiError
-from caretaker.clients.kube.records import delete_record
 from caretaker.domain.health.keys import PolicyRef
 from caretaker.domain.health.outputs import Evaluation
 from caretaker.domain.health.records import RemediationView
@@ -59,8 +57,14 @@ def forget_policy(namespace: str, name: str) -> None:
         CIRCUIT_OPEN.remove(namespace, name)
 
 
+class RecordDeleter(Protocol):
+    def delete_record(self, namespace: str, name: str) -> None:
+        """Raises ``KubeApiError`` when the record cannot be deleted now."""
+        ...
+
+
 def prune_records(
-    kube: ApiClient,
+    store: RecordDeleter,
     *,
     policy: PolicyRef,
     spec: HealthPolicySpec,
@@ -74,6 +78,6 @@ def prune_records(
     retention = retention_for(spec, policy, status, still_out)
     for name in records_to_delete(mine, now, retention):
         try:
-            delete_record(kube, policy.namespace, name)
+            store.delete_record(policy.namespace, name)
         except KubeApiError as error:
             logger.warning("pruning Remediation %s failed: %s", name, error)

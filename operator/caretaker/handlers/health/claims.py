@@ -15,29 +15,25 @@ from caretaker.clients.kube.nodes import get_node
 from caretaker.domain.disruption.ledger import ClaimKind, Observed
 from caretaker.domain.health.claims import claims_over
 from caretaker.domain.health.outputs import PlannedAction
-from caretaker.handlers.disruption.ledger import (
-    LedgerUnavailable,
-    enter_claim,
-    read_claims,
-    remove_claims,
-)
+from caretaker.handlers.disruption.ledger import LedgerUnavailable, read_claims, remove_claims
+from caretaker.handlers.disruption.ports import ClaimLedger
 from caretaker.handlers.services import Services
 
 logger = logging.getLogger("caretaker.health")
 
 
-def enter_step_claim(services: Services, planned: PlannedAction) -> str:
+def enter_step_claim(ledger: ClaimLedger, planned: PlannedAction) -> str:
     """ "" when the step may run (its claim is in the ledger, or it needs none), else why not."""
     if planned.claim is None:
         return ""
     try:
-        verdict = enter_claim(services, planned.claim)
+        verdict = ledger.enter_claim(planned.claim)
     except LedgerUnavailable as error:
         return f"not run: the disruption ledger cannot be written ({error})"
     return "" if verdict.admitted else f"not run: {verdict.reason}"
 
 
-def withdraw_step_claim(services: Services, planned: PlannedAction) -> None:
+def withdraw_step_claim(ledger: ClaimLedger, planned: PlannedAction) -> None:
     """A step that failed took nothing down (its restart, markOut or taint was refused): its
     claim goes at once. A drain's stays: a failed round may have cordoned and evicted, and the
     claim ends when the node is uncordoned."""
@@ -45,7 +41,7 @@ def withdraw_step_claim(services: Services, planned: PlannedAction) -> None:
     if claim is None or claim.kind == ClaimKind.NODE:
         return
     try:
-        remove_claims(services, {claim.claimant})
+        ledger.remove_claims({claim.claimant})
     except LedgerUnavailable as error:
         logger.warning("withdrawing %s failed (the sweeper ends it): %s", claim.claimant, error)
 

@@ -22,9 +22,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from caretaker.clients.kube.api import KubeApiError
-from caretaker.clients.kube.custom import CustomRef, StatusWrite, get_custom, patch_status
-from caretaker.clients.kube.events import ObjectRef, post_event
-from caretaker.clients.kube.records import create_record, patch_record
+from caretaker.clients.kube.custom import CustomRef, StatusWrite
+from caretaker.clients.kube.events import ObjectRef
 from caretaker.constants import API_VERSION
 from caretaker.domain.common.conditions import merge_conditions
 from caretaker.domain.common.reasons import Note
@@ -36,7 +35,7 @@ from caretaker.domain.health.records import record_body
 from caretaker.domain.health.spec import HealthPolicySpec
 from caretaker.domain.health.status import HealthPolicyStatus, Result, status_to_dict
 from caretaker.domain.health.world import HealthWorld
-from caretaker.handlers.health.actions import ActionContext, ActionOutcome, run_action
+from caretaker.handlers.health.actions import ActionOutcome
 from caretaker.handlers.health.bookkeeping import (
     count_decisions,
     count_result,
@@ -45,8 +44,9 @@ from caretaker.handlers.health.bookkeeping import (
 )
 from caretaker.handlers.health.ceph import HealthCeph, open_health_ceph
 from caretaker.handlers.health.claims import enter_step_claim, withdraw_step_claim
-from caretaker.handlers.health.notify import Delivery, deliver_all
-from caretaker.handlers.health.world import PolicyObject, build_world, read_policy
+from caretaker.handlers.health.notify import deliver_all
+from caretaker.handlers.health.ports import HealthPorts, KubeHealthPorts
+from caretaker.handlers.health.world import PolicyObject, read_policy
 from caretaker.handlers.services import Services
 from caretaker.metrics import reconcile_timer
 
@@ -62,13 +62,15 @@ class HealthLoop:
 
     services: Services
     ceph: HealthCeph
+    ports: HealthPorts
 
     def close(self) -> None:
         self.ceph.close()
 
 
 def open_loop(services: Services) -> HealthLoop:
-    return HealthLoop(services, open_health_ceph(services))
+    ceph = open_health_ceph(services)
+    return HealthLoop(services, ceph, KubeHealthPorts(services, ceph))
 
 
 def health_round(loop: HealthLoop, body: Mapping[str, Any]) -> float:
@@ -78,7 +80,7 @@ def health_round(loop: HealthLoop, body: Mapping[str, Any]) -> float:
     status = policy.status
     if due(policy, now):
         with reconcile_timer("healthpolicy"):
-            status = evaluate_and_apply(loop, policy, now).status
+            status = evaluate_and_apply(loop.ports, policy, now).status
     return seconds_to_wait(loop.services, policy.spec, status, datetime.now(UTC))
 
 
@@ -106,23 +108,25 @@ def seconds_to_wait(
     return max(MIN_WAIT_SECONDS, remaining)
 
 
-def evaluate_and_apply(loop: HealthLoop, policy: PolicyObject, now: datetime) -> Evaluation:
-    world = build_world(loop.services, loop.ceph, policy, now)
+def evaluate_and_apply(ports: HealthPorts, policy: PolicyObject, now: datetime) -> Evaluation:
+    """One evaluation and what it asks for, in the order of the module docstring (the same
+    function runs against the real cluster, ``KubeHealthPorts``, and the unit tests' fake)."""
+    world = ports.read_world(policy, now)
     evaluation = evaluate(world)
-    kube, namespace = loop.services.kube, policy.ref.namespace
-    taken = {r.name for r in evaluation.records if not create_record(kube, record_body(r))}  # 1
+    namespace = policy.ref.namespace
+    taken = {r.name for r in evaluation.records if not ports.create_record(record_body(r))}  # 1
     for update in evaluation.record_updates:
-        patch_record(kube, namespace, update.name, update.patch())
-    written = _write_status(loop, policy, evaluation, now)  # 2
+        ports.patch_record(namespace, update.name, update.patch())
+    written = _write_status(ports, policy, evaluation, now)  # 2
     evaluation = _left_to_us(evaluation, taken, written is not StatusWrite.CONFLICT)
-    _post_notes(loop, policy, evaluation.notes)  # 3
-    _deliver(loop, policy, evaluation)  # 4, 5
-    _act(loop, world, evaluation)
+    _post_notes(ports, policy, evaluation.notes)  # 3
+    _deliver(ports, policy, evaluation)  # 4, 5
+    _act(ports, world, evaluation)
     count_decisions(policy.ref, evaluation)
     observe_round(policy.ref, world, evaluation)
     if policy.spec is not None and world.ceph is not None:  # which OSDs are out is known
         prune_records(
-            kube,
+            ports,
             policy=policy.ref,
             spec=policy.spec,
             status=evaluation.status,
@@ -151,7 +155,7 @@ def _left_to_us(evaluation: Evaluation, taken: set[str], status_written: bool) -
 
 
 def _write_status(
-    loop: HealthLoop, policy: PolicyObject, evaluation: Evaluation, now: datetime
+    ports: HealthPorts, policy: PolicyObject, evaluation: Evaluation, now: datetime
 ) -> StatusWrite:
     previous = policy.raw_status.get("conditions") or []
     document = status_to_dict(evaluation.status)
@@ -160,13 +164,12 @@ def _write_status(
     )
     document["observedGeneration"] = policy.generation
     ref = CustomRef(PLURAL, policy.ref.namespace, policy.ref.name)
-    kube = loop.services.kube
-    written = patch_status(kube, ref, document, resource_version=policy.resource_version)
+    written = ports.write_status(ref, document, policy.resource_version)
     if written is StatusWrite.CONFLICT:
-        fresh = get_custom(kube, ref)
+        fresh = ports.read_object(ref)
         if fresh is not None and _only_metadata_changed(fresh, policy):
             version = str(fresh["metadata"].get("resourceVersion") or "")
-            written = patch_status(kube, ref, document, resource_version=version)
+            written = ports.write_status(ref, document, version)
     return written
 
 
@@ -180,7 +183,7 @@ def _only_metadata_changed(fresh: Mapping[str, Any], policy: PolicyObject) -> bo
     )
 
 
-def _post_notes(loop: HealthLoop, policy: PolicyObject, notes: Iterable[Note]) -> None:
+def _post_notes(ports: HealthPorts, policy: PolicyObject, notes: Iterable[Note]) -> None:
     regarding = ObjectRef(
         api_version=API_VERSION,
         kind="HealthPolicy",
@@ -190,43 +193,33 @@ def _post_notes(loop: HealthLoop, policy: PolicyObject, notes: Iterable[Note]) -
     )
     for note in notes:
         try:
-            post_event(loop.services.kube, regarding, note.reason, note.message, note.type)  # type: ignore[arg-type]
+            ports.post_event(regarding, note)
         except KubeApiError as error:
             logger.warning("posting event %s failed: %s", note.reason, error)
 
 
-def _deliver(loop: HealthLoop, policy: PolicyObject, evaluation: Evaluation) -> None:
-    services = loop.services
-    delivery = Delivery(services.kube, policy.ref.namespace, services.settings.pagerduty_events_url)
-    report = deliver_all(delivery, policy.ref, evaluation.notifications)
-    _post_notes(loop, policy, report.notes)
+def _deliver(ports: HealthPorts, policy: PolicyObject, evaluation: Evaluation) -> None:
+    report = deliver_all(ports, policy.ref, evaluation.notifications)
+    _post_notes(ports, policy, report.notes)
 
 
-def _act(loop: HealthLoop, world: HealthWorld, evaluation: Evaluation) -> None:
-    ctx = ActionContext(
-        kube=loop.services.kube,
-        ceph=loop.ceph,
-        policy=world.policy,
-        rook_namespace=loop.services.settings.rook_namespace,
-        records=world.remediations,
-        claims=world.disruptions,
-    )
+def _act(ports: HealthPorts, world: HealthWorld, evaluation: Evaluation) -> None:
     for planned in evaluation.actions:
-        refused = enter_step_claim(loop.services, planned)
-        outcome = ActionOutcome(False, refused) if refused else run_action(ctx, planned)
+        refused = enter_step_claim(ports, planned)
+        outcome = ActionOutcome(False, refused) if refused else ports.run_action(world, planned)
         if not refused and not outcome.ok:
-            withdraw_step_claim(loop.services, planned)
+            withdraw_step_claim(ports, planned)
         result = planned.success_result if outcome.ok else Result.FAILED
         if outcome.draining:
             result = Result.DRAINING
         count_result(world.policy, planned.rule, kind_of(planned.action), result)
-        _report(loop, world.policy.namespace, planned.record_name, result, outcome.message)
+        _report(ports, world.policy.namespace, planned.record_name, result, outcome.message)
 
 
-def _report(loop: HealthLoop, namespace: str, name: str, result: Result, message: str) -> None:
+def _report(ports: HealthPorts, namespace: str, name: str, result: Result, message: str) -> None:
     """5: the step's result on its record (finishedAt starts a verification's clock)."""
-    update = RecordUpdate(name, result, message, datetime.now(UTC))
+    update = RecordUpdate(name, result, message, ports.clock())
     try:
-        patch_record(loop.services.kube, namespace, name, update.patch())
+        ports.patch_record(namespace, name, update.patch())
     except KubeApiError as error:  # the step times out as Failed if this is never written
         logger.warning("recording the result of %s failed: %s", name, error)

@@ -25,7 +25,7 @@ from caretaker.domain.health.farewell import (
     verdict,
 )
 from caretaker.domain.health.status import parse_time
-from caretaker.handlers.health.notify import Delivery, deliver_all
+from caretaker.handlers.health.notify import KubeNotifier, deliver_all
 from caretaker.handlers.health.world import PolicyObject, read_policy, read_remediations
 from caretaker.handlers.services import Services
 
@@ -48,10 +48,8 @@ def resolve_on_delete(services: Services, body: Mapping[str, Any], attempt: int)
         plan = farewell(policy.ref, policy.spec, records, now)
         for update in plan.record_updates:  # intent before sending
             patch_record(services.kube, policy.ref.namespace, update.name, update.patch())
-        delivery = Delivery(
-            services.kube, policy.ref.namespace, services.settings.pagerduty_events_url
-        )
-        report = deliver_all(delivery, policy.ref, plan.notifications)
+        notifier = KubeNotifier(services.kube, services.settings.pagerduty_events_url)
+        report = deliver_all(notifier, policy.ref, plan.notifications)
         notes.extend(report.notes)
         undelivered, sent = list(report.undelivered), len(plan.notifications)
     decision = verdict(

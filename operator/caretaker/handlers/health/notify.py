@@ -11,9 +11,10 @@ which redact them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from kubernetes.client import ApiClient
 
@@ -77,6 +78,39 @@ class DeliveryReport:
     undelivered: tuple[str, ...]  # "<dedup key>: <why>" of each notification not delivered
 
 
+class Notifier(Protocol):
+    """Sends to the receivers, and records on the Remediation record what reached whom."""
+
+    def send(self, namespace: str, notification: Notification) -> SendOutcome:
+        """Credentials are read from Secrets in ``namespace``; nothing is raised."""
+        ...
+
+    def patch_record(self, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
+        """Raises ``KubeApiError`` when the record cannot be written."""
+        ...
+
+    def clock(self) -> datetime:
+        """The time a result is recorded at."""
+        ...
+
+
+@dataclass(frozen=True)
+class KubeNotifier:
+    """The real receivers (PagerDuty, Slack, webhooks) and the records in Kubernetes."""
+
+    kube: ApiClient
+    pagerduty_url: str
+
+    def send(self, namespace: str, notification: Notification) -> SendOutcome:
+        return send_notification(Delivery(self.kube, namespace, self.pagerduty_url), notification)
+
+    def patch_record(self, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
+        patch_record(self.kube, namespace, name, dict(patch))
+
+    def clock(self) -> datetime:
+        return datetime.now(UTC)
+
+
 def send_notification(delivery: Delivery, notification: Notification) -> SendOutcome:
     """Sends to every receiver; ok only when every one accepted it."""
     sent: list[str] = []
@@ -92,15 +126,15 @@ def send_notification(delivery: Delivery, notification: Notification) -> SendOut
 
 
 def deliver_all(
-    delivery: Delivery, policy: PolicyRef, notifications: Iterable[Notification]
+    notifier: Notifier, policy: PolicyRef, notifications: Iterable[Notification]
 ) -> DeliveryReport:
     """Sends each notification and records on its record what the send achieved (delivered,
     or when it is sent again: ``paging.after_send``)."""
     notes: list[Note] = []
     undelivered: list[str] = []
     for notification in notifications:
-        outcome = send_notification(delivery, notification)
-        update, more = after_send(notification, outcome.sent, outcome.failures, datetime.now(UTC))
+        outcome = notifier.send(policy.namespace, notification)
+        update, more = after_send(notification, outcome.sent, outcome.failures, notifier.clock())
         notes.extend(more)
         action = "notify" if notification.event is NotificationEvent.TRIGGER else "resolve"
         result = Result.SUCCEEDED if outcome.ok else Result.FAILED
@@ -109,7 +143,7 @@ def deliver_all(
             undelivered.append(f"{notification.dedup_key}: {'; '.join(outcome.failures)}")
             logger.warning("%s/%s: %s", policy.namespace, policy.name, update.message)
         try:
-            patch_record(delivery.kube, policy.namespace, update.name, update.patch())
+            notifier.patch_record(policy.namespace, update.name, update.patch())
         except KubeApiError as error:  # not recorded: the next evaluation sends it again
             logger.warning("recording the delivery of %s failed: %s", update.name, error)
     return DeliveryReport(tuple(notes), tuple(undelivered))

@@ -1,0 +1,97 @@
+"""Everything the HealthPolicy executor reads and changes, as one Protocol of small calls: the
+snapshot, the Remediation records, the status and Events, the notifiers, the ladder's actions
+and the disruption ledger. ``KubeHealthPorts`` is the real one (one per policy loop, with the
+loop's own Ceph client); the unit tests drive the same executor against a fake fleet."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Set
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from caretaker.clients.kube.custom import CustomRef, StatusWrite, get_custom
+from caretaker.clients.kube.events import ObjectRef
+from caretaker.clients.kube.records import create_record, delete_record, patch_record
+from caretaker.domain.common.reasons import Note
+from caretaker.domain.disruption.ledger import Admission, Claim
+from caretaker.domain.health.outputs import Notification, PlannedAction
+from caretaker.domain.health.world import HealthWorld
+from caretaker.handlers.disruption.ports import ClaimLedger, KubeClaimLedger
+from caretaker.handlers.health.actions import ActionContext, ActionOutcome, run_action
+from caretaker.handlers.health.bookkeeping import RecordDeleter
+from caretaker.handlers.health.ceph import HealthCeph
+from caretaker.handlers.health.notify import KubeNotifier, Notifier, SendOutcome
+from caretaker.handlers.health.world import PolicyObject, build_world
+from caretaker.handlers.ports import KubeObjectWrites, ObjectWrites
+from caretaker.handlers.services import Services
+
+
+class HealthPorts(ClaimLedger, ObjectWrites, Notifier, RecordDeleter, Protocol):
+    def read_world(self, policy: PolicyObject, now: datetime) -> HealthWorld: ...
+
+    def read_object(self, ref: CustomRef) -> Mapping[str, Any] | None:
+        """The policy as it is now (None once deleted)."""
+        ...
+
+    def create_record(self, body: Mapping[str, Any]) -> bool:
+        """False when a record of that name exists already (someone else planned it)."""
+        ...
+
+    def run_action(self, world: HealthWorld, planned: PlannedAction) -> ActionOutcome:
+        """Runs one ladder step; every failure is an outcome, nothing is raised."""
+        ...
+
+
+class KubeHealthPorts:
+    """The real cluster, for one policy loop (its Ceph client has a short timeout)."""
+
+    def __init__(self, services: Services, ceph: HealthCeph) -> None:
+        self.services, self.ceph, self.kube = services, ceph, services.kube
+        self._ledger, self._writes = KubeClaimLedger(services), KubeObjectWrites(services.kube)
+        self._notifier = KubeNotifier(services.kube, services.settings.pagerduty_events_url)
+
+    def read_world(self, policy: PolicyObject, now: datetime) -> HealthWorld:
+        return build_world(self.services, self.ceph, policy, now)
+
+    def read_object(self, ref: CustomRef) -> Mapping[str, Any] | None:
+        return get_custom(self.kube, ref)
+
+    def create_record(self, body: Mapping[str, Any]) -> bool:
+        return create_record(self.kube, dict(body))
+
+    def patch_record(self, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
+        patch_record(self.kube, namespace, name, dict(patch))
+
+    def delete_record(self, namespace: str, name: str) -> None:
+        delete_record(self.kube, namespace, name)
+
+    def run_action(self, world: HealthWorld, planned: PlannedAction) -> ActionOutcome:
+        context = ActionContext(
+            kube=self.kube,
+            ceph=self.ceph,
+            policy=world.policy,
+            rook_namespace=self.services.settings.rook_namespace,
+            records=world.remediations,
+            claims=world.disruptions,
+        )
+        return run_action(context, planned)
+
+    def send(self, namespace: str, notification: Notification) -> SendOutcome:
+        return self._notifier.send(namespace, notification)
+
+    def clock(self) -> datetime:
+        return datetime.now(UTC)
+
+    def enter_claim(self, claim: Claim) -> Admission:
+        return self._ledger.enter_claim(claim)
+
+    def remove_claims(self, claimants: Set[str]) -> None:
+        self._ledger.remove_claims(claimants)
+
+    def write_status(
+        self, ref: CustomRef, status: Mapping[str, Any], resource_version: str
+    ) -> StatusWrite:
+        return self._writes.write_status(ref, status, resource_version)
+
+    def post_event(self, regarding: ObjectRef, note: Note) -> None:
+        self._writes.post_event(regarding, note)
