@@ -27,6 +27,7 @@ from caretaker.constants import RELEASE_ANNOTATION
 from caretaker.domain.ceph.cluster import CephCluster, OkToStop
 from caretaker.domain.ceph.osd_placement import NodeOsds
 from caretaker.domain.ceph.topology import PoolPlacement, Topology
+from caretaker.domain.common.merge_patch import apply_merge_patch
 from caretaker.domain.common.reasons import Note
 from caretaker.domain.disruption.ledger import Admission, Claim, admit, maintenance_claimant
 from caretaker.domain.drain.rules import PodView
@@ -139,6 +140,7 @@ class Cluster:
         # The Maintenance object as the API server keeps it.
         self.status_doc: dict[str, Any] = {}
         self.resource_version = 1
+        self.status_writes = 0  # status writes that reached the API
         self.release_annotation = ""
         self.deleting = False
         # How the world behaves.
@@ -396,7 +398,8 @@ class Cluster:
             self.racing_edit, self.resource_version = False, self.resource_version + 1
         if resource_version and resource_version != str(self.resource_version):
             return StatusWrite.CONFLICT
-        self.status_doc = json.loads(json.dumps(status))
+        self.status_doc = apply_merge_patch(self.status_doc, json.loads(json.dumps(status)))
+        self.status_writes += 1
         self.resource_version += 1
         self._check(self.status)
         return StatusWrite.WRITTEN

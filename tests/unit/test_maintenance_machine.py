@@ -284,6 +284,20 @@ def test_closed_window_schedules_and_opens_later() -> None:
     assert cluster.settle().summary.phase == "Completed"
 
 
+def test_rounds_that_change_nothing_write_no_status() -> None:
+    """Waiting for a window, a round decides the same status again: it is written once, and
+    the rounds after it send no request until something changes."""
+    cluster = one_node(window={"schedule": "0 2 * * *", "duration": "3h"}, release=["a"])
+    for _ in range(5):
+        cluster.step()
+    assert cluster.status_writes == 1
+    assert cluster.body()["status"]["phase"] == "Scheduled"
+    cluster.now = T0.replace(day=5, hour=2)
+    cluster.step()
+    assert cluster.status_writes == 2
+    assert cluster.settle().summary.phase == "Completed"
+
+
 def test_one_off_window_over_with_nothing_started_stalls() -> None:
     start = (T0 - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
     step = one_node(window={"start": start, "duration": "1h"}).settle()

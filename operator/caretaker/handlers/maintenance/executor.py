@@ -15,6 +15,7 @@ from caretaker.clients.kube.api import KubeApiError
 from caretaker.clients.kube.custom import CustomRef, StatusWrite
 from caretaker.clients.kube.events import ObjectRef
 from caretaker.constants import API_VERSION, MAINTENANCES
+from caretaker.domain.common.merge_patch import changes_nothing
 from caretaker.domain.disruption.ledger import Claim, maintenance_claimant
 from caretaker.domain.drain.rules import BLOCKED_RETRY
 from caretaker.domain.maintenance.actions import (
@@ -104,7 +105,11 @@ def reconcile_once(ports: MaintenancePorts, body: Mapping[str, Any], now: dateti
     ref = CustomRef(MAINTENANCES, meta["namespace"], meta["name"])
     status_doc = render_status(step, previous, world.generation, now)
     version = str(meta.get("resourceVersion") or "")
-    written = ports.write_status(ref, status_doc, version)
+    idle = step.action is None and not step.notes
+    if idle and changes_nothing(body.get("status"), status_doc):
+        written = StatusWrite.WRITTEN  # an idle round that would write the same status: no request
+    else:
+        written = ports.write_status(ref, status_doc, version)
     if written is StatusWrite.CONFLICT:
         # Changed since read (a spec edit, another writer): the next round re-reads and decides
         # again from what it observes; this round's Events would be posted twice.
