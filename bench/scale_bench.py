@@ -58,7 +58,7 @@ from synthetic_ceph import CephSocketServer, SyntheticCeph
 
 from caretaker.clients.kube.api import load_api_client
 from fixtures.maintenance import get_maintenance
-from fixtures.operator import free_port, operator_process
+from fixtures.operator import OTHER_CODE, free_port, operator_process
 from fixtures.prom import PrometheusTestbed
 
 COMPONENTS = ("kube.sh", "prometheus.sh")
@@ -268,10 +268,11 @@ def _with_operator(
     end = apiserver_requests_by(kubeconfig)
     baseline = {k: (end[k] - baseline_start[0][k]) / minutes for k in end}
     port = free_port()
-    code = [str(args.operator_tree / "operator")] if args.operator_tree else []
+    if args.operator_tree:  # operator_process runs that checkout's operator
+        os.environ[OTHER_CODE] = str(args.operator_tree / "operator")
     env = {
         "KUBECONFIG": str(kubeconfig),
-        "PYTHONPATH": os.pathsep.join([str(REPO / "bench" / "synthetic_rados"), *code]),
+        "PYTHONPATH": str(REPO / "bench" / "synthetic_rados"),
         "CARETAKER_BENCH_CEPH_SOCKET": str(state / "ceph.sock"),
     }
     operator_args = [
