@@ -5,24 +5,21 @@ loop's own Ceph client); the unit tests drive the same executor against a fake f
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Set
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from caretaker.clients.kube.custom import CustomRef, StatusWrite, get_custom
-from caretaker.clients.kube.events import ObjectRef
+from caretaker.clients.kube.custom import CustomRef, get_custom
 from caretaker.clients.kube.records import create_record, delete_record, patch_record
-from caretaker.domain.common.reasons import Note
-from caretaker.domain.disruption.ledger import Admission, Claim
 from caretaker.domain.health.outputs import Notification, PlannedAction
 from caretaker.domain.health.world import HealthWorld
-from caretaker.handlers.disruption.ports import ClaimLedger, KubeClaimLedger
+from caretaker.handlers.disruption.ports import ClaimLedger
 from caretaker.handlers.health.actions import ActionContext, ActionOutcome, run_action
 from caretaker.handlers.health.bookkeeping import RecordDeleter
 from caretaker.handlers.health.ceph import HealthCeph
 from caretaker.handlers.health.notify import KubeNotifier, Notifier, SendOutcome
 from caretaker.handlers.health.world import PolicyObject, build_world
-from caretaker.handlers.ports import KubeObjectWrites, ObjectWrites
+from caretaker.handlers.ports import KubeExecutorPorts, ObjectWrites
 from caretaker.handlers.services import Services
 
 
@@ -42,12 +39,12 @@ class HealthPorts(ClaimLedger, ObjectWrites, Notifier, RecordDeleter, Protocol):
         ...
 
 
-class KubeHealthPorts:
+class KubeHealthPorts(KubeExecutorPorts):
     """The real cluster, for one policy loop (its Ceph client has a short timeout)."""
 
     def __init__(self, services: Services, ceph: HealthCeph) -> None:
-        self.services, self.ceph, self.kube = services, ceph, services.kube
-        self._ledger, self._writes = KubeClaimLedger(services), KubeObjectWrites(services.kube)
+        super().__init__(services)
+        self.ceph = ceph
         self._notifier = KubeNotifier(services.kube, services.settings.pagerduty_events_url)
 
     def read_world(self, policy: PolicyObject, now: datetime) -> HealthWorld:
@@ -81,17 +78,3 @@ class KubeHealthPorts:
 
     def clock(self) -> datetime:
         return datetime.now(UTC)
-
-    def enter_claim(self, claim: Claim) -> Admission:
-        return self._ledger.enter_claim(claim)
-
-    def remove_claims(self, claimants: Set[str]) -> None:
-        self._ledger.remove_claims(claimants)
-
-    def write_status(
-        self, ref: CustomRef, status: Mapping[str, Any], resource_version: str
-    ) -> StatusWrite:
-        return self._writes.write_status(ref, status, resource_version)
-
-    def post_event(self, regarding: ObjectRef, note: Note) -> None:
-        self._writes.post_event(regarding, note)

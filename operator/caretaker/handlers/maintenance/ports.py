@@ -5,23 +5,18 @@ Services; the unit tests drive the same executor against a fake cluster."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
 from caretaker.clients.ceph.base import CephClient
-from caretaker.clients.kube.custom import CustomRef, StatusWrite
-from caretaker.clients.kube.events import ObjectRef
 from caretaker.clients.kube.lease import acquire_lease, release_lease, renew_lease
 from caretaker.clients.kube.nodes import cordon_for, uncordon_for
-from caretaker.domain.common.reasons import Note
-from caretaker.domain.disruption.ledger import Admission, Claim
 from caretaker.domain.maintenance.world import World
-from caretaker.handlers.disruption.ports import ClaimLedger, KubeClaimLedger
+from caretaker.handlers.disruption.ports import ClaimLedger
 from caretaker.handlers.drain.round import DrainRound, PodRef, drain_round
 from caretaker.handlers.maintenance.snapshot import build_world, lease_name
-from caretaker.handlers.ports import KubeObjectWrites, ObjectWrites
-from caretaker.handlers.services import Services
+from caretaker.handlers.ports import KubeExecutorPorts, ObjectWrites
 
 
 class MaintenancePorts(ClaimLedger, ObjectWrites, Protocol):
@@ -54,26 +49,8 @@ class MaintenancePorts(ClaimLedger, ObjectWrites, Protocol):
     ) -> DrainRound: ...
 
 
-class KubeMaintenancePorts:
+class KubeMaintenancePorts(KubeExecutorPorts):
     """The real cluster: Kubernetes through ``services.kube``, Ceph through ``services.ceph``."""
-
-    def __init__(self, services: Services) -> None:
-        self.services, self.kube = services, services.kube
-        self._ledger, self._writes = KubeClaimLedger(services), KubeObjectWrites(services.kube)
-
-    def enter_claim(self, claim: Claim) -> Admission:
-        return self._ledger.enter_claim(claim)
-
-    def remove_claims(self, claimants: Set[str]) -> None:
-        self._ledger.remove_claims(claimants)
-
-    def write_status(
-        self, ref: CustomRef, status: Mapping[str, Any], resource_version: str
-    ) -> StatusWrite:
-        return self._writes.write_status(ref, status, resource_version)
-
-    def post_event(self, regarding: ObjectRef, note: Note) -> None:
-        self._writes.post_event(regarding, note)
 
     def read_world(self, body: Mapping[str, Any], now: datetime) -> World:
         return build_world(self.services, body, now)
