@@ -4,8 +4,12 @@ client against the synthetic Ceph of the scale benchmark (3,000 OSDs in 1,000 ho
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 from test_synthetic_ceph import HOSTS, SyntheticCeph, SyntheticClient
 
+from caretaker.handlers.ceph import view
 from caretaker.handlers.ceph.view import read_cluster
 
 MAP_COMMANDS = ("osd dump", "osd tree", "osd metadata", "osd crush rule dump")
@@ -30,3 +34,23 @@ def test_the_osd_map_is_read_again_only_when_its_epoch_moves() -> None:
     # another fallback type is another topology: never mixed up
     read_cluster(client, fallback_type="rack", hostnames=hostnames)
     assert ceph.counts["osd dump"] == dumps + 2
+
+
+def test_loops_starting_together_read_a_new_map_once() -> None:
+    """150 loops start at once: one reads and parses the map, the others take its result."""
+    view._by_fsid.clear()
+    ceph = SyntheticCeph(HOSTS[:60])
+    hostnames = dict.fromkeys(HOSTS[:60], "")
+    start = threading.Barrier(8)
+
+    def one_loop() -> int:
+        start.wait()
+        return len(
+            read_cluster(SyntheticClient(ceph), fallback_type="host", hostnames=hostnames).osd_up
+        )
+
+    with ThreadPoolExecutor(8) as pool:
+        sizes = list(pool.map(lambda _: one_loop(), range(8)))
+    assert sizes == [180] * 8
+    assert ceph.counts["status"] == 8
+    assert [ceph.counts[c] for c in MAP_COMMANDS] == [1, 1, 1, 1]

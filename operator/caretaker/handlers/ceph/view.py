@@ -36,14 +36,25 @@ class _MapFacts:
 
 _by_fsid: dict[str, _MapFacts] = {}
 _lock = threading.Lock()
+_reading = threading.Lock()  # one loop reads a new map; the others wait and take its result
 
 
 def _map_facts(client: CephClient, fsid: str, epoch: int, fallback_type: str) -> _MapFacts:
     key = f"{fsid}/{fallback_type}"
+    known = _known(key, epoch)
+    if known is not None:
+        return known
+    with _reading:
+        return _known(key, epoch) or _read_map_facts(client, key, fallback_type)
+
+
+def _known(key: str, epoch: int) -> _MapFacts | None:
     with _lock:
         known = _by_fsid.get(key)
-    if epoch and known is not None and known.epoch == epoch:
-        return known
+    return known if epoch and known is not None and known.epoch == epoch else None
+
+
+def _read_map_facts(client: CephClient, key: str, fallback_type: str) -> _MapFacts:
     osd_map = client.osd_dump()
     tree = client.osd_tree()
     facts = _MapFacts(
