@@ -70,11 +70,25 @@ def _describe(osd: int, evidence: OsdEvidence, nodes: Iterable[str]) -> str:
     return f"osd.{osd} matches nodes {', '.join(sorted(nodes))} ({'; '.join(said)})"
 
 
+def _nodes_by_name(names_of: Mapping[str, Iterable[str]]) -> dict[str, set[str]]:
+    """A name -> the nodes that go by it (an index, so each OSD is matched in one lookup)."""
+    index: dict[str, set[str]] = {}
+    for node, names in names_of.items():
+        for name in names:
+            index.setdefault(name, set()).add(node)
+    return index
+
+
+def _named(index: Mapping[str, set[str]], names: Iterable[str]) -> set[str]:
+    return {node for name in names for node in index.get(name, ())}
+
+
 def map_osds_to_nodes(hostnames: Mapping[str, str], evidence: OsdEvidence) -> dict[str, NodeOsds]:
     """Node -> the OSDs it carries, or why that cannot be told. ``hostnames``: every node of the
     cluster -> its ``kubernetes.io/hostname`` label ("" without one)."""
-    exact = {node: _exact_names(node, label) for node, label in hostnames.items()}
-    loose = {node: {_loose(n) for n in names} for node, names in exact.items()}
+    names_of = {node: _exact_names(node, label) for node, label in hostnames.items()}
+    exact = _nodes_by_name(names_of)
+    loose = _nodes_by_name({node: {_loose(n) for n in names} for node, names in names_of.items()})
     osds: dict[str, list[int]] = {node: [] for node in hostnames}
     loosely: dict[str, list[str]] = {node: [] for node in hostnames}
     problems: dict[str, list[str]] = {node: [] for node in hostnames}
@@ -91,11 +105,10 @@ def map_osds_to_nodes(hostnames: Mapping[str, str], evidence: OsdEvidence) -> di
     for osd in sorted(evidence.known):
         hosts = [host for _, host in _sources(osd, evidence)]
         owners = set(pod_nodes.get(osd, ()))
-        owners |= {node for node, names in exact.items() if names & set(hosts)}
+        owners |= _named(exact, hosts)
         how = ""
         if not owners:
-            wanted = {_loose(h) for h in hosts}
-            owners = {node for node, names in loose.items() if names & wanted}
+            owners = _named(loose, {_loose(h) for h in hosts})
             how = f"osd.{osd} by host name {'/'.join(sorted(set(hosts)))}"
         if len(owners) == 1:
             owner = owners.pop()
