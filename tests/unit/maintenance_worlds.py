@@ -105,7 +105,9 @@ class FakeNode:
 
 
 class Cluster:
-    """One Maintenance (``IDENTITY``) in a fake cluster; implements ``MaintenancePorts``."""
+    """One Maintenance (``IDENTITY`` unless named) in a fake cluster; implements
+    ``MaintenancePorts``. Its nodes, Ceph, Leases and ledger are plain attributes, so that
+    several Maintenances can share them (``arbiter_world``)."""
 
     def __init__(
         self,
@@ -113,8 +115,13 @@ class Cluster:
         nodes: dict[str, tuple[int, ...]] | None = None,
         domains: dict[str, str] | None = None,
         now: datetime = T0,
+        namespace: str = NAMESPACE,
+        name: str = NAME,
     ) -> None:
         layout = nodes if nodes is not None else {"a": (0,)}
+        self.namespace, self.name = namespace, name
+        self.identity = f"{namespace}/{name}"
+        self.us = US  # the owner the fake notes on the noout this Maintenance sets
         self.spec_raw = spec
         self.now = now
         self.tick = timedelta(seconds=10)
@@ -172,8 +179,8 @@ class Cluster:
     # -- the object, as the API returns it ----------------------------------------------
     def body(self) -> dict[str, Any]:
         meta: dict[str, Any] = {
-            "namespace": NAMESPACE,
-            "name": NAME,
+            "namespace": self.namespace,
+            "name": self.name,
             "uid": "9f1c-uid",
             "generation": 1,
             "resourceVersion": str(self.resource_version),
@@ -342,12 +349,12 @@ class Cluster:
         if bucket:
             if bucket in self.noout_buckets:
                 self.redundant.append(action)
-            self.noout_buckets.setdefault(bucket, US)
+            self.noout_buckets.setdefault(bucket, self.us)
             return
         if set(osds) <= set(self.noout):
             self.redundant.append(action)
         for osd in osds:
-            self.noout.setdefault(osd, US)
+            self.noout.setdefault(osd, self.us)
 
     def unset_noout(self, osds: tuple[int, ...], bucket: str) -> None:
         action = UnsetNoout(self._node_of(osds, bucket), osds, bucket)
@@ -360,7 +367,7 @@ class Cluster:
         for what, owner in owners.items():
             if owner is None:
                 self.redundant.append(action)
-            elif owner != US:
+            elif owner != self.us:
                 self.violations.append(f"lifted noout on {what}, set by {owner}")
 
     def drain_round(
@@ -393,7 +400,7 @@ class Cluster:
         self, ref: CustomRef, status: Mapping[str, Any], resource_version: str
     ) -> StatusWrite:
         self._call("write_status")
-        assert (ref.plural, ref.namespace, ref.name) == ("maintenances", NAMESPACE, NAME)
+        assert (ref.plural, ref.namespace, ref.name) == ("maintenances", self.namespace, self.name)
         if self.racing_edit:
             self.racing_edit, self.resource_version = False, self.resource_version + 1
         if resource_version and resource_version != str(self.resource_version):
@@ -406,7 +413,7 @@ class Cluster:
 
     def post_event(self, regarding: ObjectRef, note: Note) -> None:
         self._call("post_event")
-        assert (regarding.kind, regarding.name) == ("Maintenance", NAME)
+        assert (regarding.kind, regarding.name) == ("Maintenance", self.name)
         self.notes.append(note)
 
     # -- crashes ------------------------------------------------------------------------
@@ -433,7 +440,7 @@ class Cluster:
     def _check_claimed(self, action: Action) -> None:
         """A change to a node that carries OSDs: our claim is in the ledger, and no one else's
         claim is on another failure domain."""
-        own = self.claims.get(maintenance_claimant(IDENTITY, action.node))
+        own = self.claims.get(maintenance_claimant(self.identity, action.node))
         if own is None:
             self.violations.append(f"{self.now}: {action} without a claim in the ledger")
         elif not admit(self.claims.values(), own).admitted:
@@ -451,9 +458,12 @@ class Cluster:
         )
 
     # -- the world moves on -------------------------------------------------------------
-    def evolve(self) -> None:
+    def evolve(self, only: Set[str] | None = None) -> None:
+        """One tick of the world, for the nodes in ``only`` (default: every node)."""
         records = {r.name: r for r in self.status.nodes}
         for name, node in self.nodes.items():
+            if only is not None and name not in only:
+                continue
             node.pods = [p for p in node.pods if not self._gone(p)]
             record = records.get(name)
             held = record is not None and record.phase == NodePhase.IN_MAINTENANCE
@@ -512,6 +522,13 @@ class Cluster:
         it), "killed" (the process dies at the change: nothing written), "unsaved" (it dies
         at the status write, after the change); ``kill_at``: it dies at that port call (0 is
         the snapshot). Returns the step whose status was written, None when killed."""
+        step = self.reconcile(crash=crash, kill_at=kill_at)
+        self.now += self.tick
+        self.evolve()
+        return step
+
+    def reconcile(self, *, crash: str = "", kill_at: int | None = None) -> Step | None:
+        """The reconcile of ``step`` alone: the clock and the world stay where they are."""
         assert crash in CRASHES, crash
         self._crash, self._kill_at, self._calls = crash, kill_at, 0
         try:
@@ -522,8 +539,6 @@ class Cluster:
             self._crash, self._kill_at = "", None
         if step is not None:
             self.steps.append(step)
-        self.now += self.tick
-        self.evolve()
         return step
 
     def _check(self, status: MaintenanceStatus) -> None:
@@ -582,11 +597,12 @@ class Cluster:
 
     def leftovers(self) -> list[str]:
         """Everything of ours still in the world."""
-        left = [f"cordon on {n}" for n, f in self.nodes.items() if f.cordoned_by == IDENTITY]
-        left += [f"noout on osd.{i}" for i, owner in self.noout.items() if owner == US]
-        left += [f"noout on {b}" for b, owner in self.noout_buckets.items() if owner == US]
-        left += [f"lease on {n}" for n, h in self.leases.items() if h == IDENTITY]
-        left += [f"claim {c}" for c in self.claims if c.startswith(f"maintenance/{IDENTITY}/")]
+        mine = self.identity
+        left = [f"cordon on {n}" for n, f in self.nodes.items() if f.cordoned_by == mine]
+        left += [f"noout on osd.{i}" for i, owner in self.noout.items() if owner == self.us]
+        left += [f"noout on {b}" for b, owner in self.noout_buckets.items() if owner == self.us]
+        left += [f"lease on {n}" for n, h in self.leases.items() if h == mine]
+        left += [f"claim {c}" for c in self.claims if c.startswith(f"maintenance/{mine}/")]
         return left
 
     def finished(self) -> bool:
