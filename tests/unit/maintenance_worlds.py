@@ -98,6 +98,7 @@ class FakeNode:
     unschedulable: bool = False
     cordoned_by: str | None = None
     ready: bool = True
+    boot_id: str = "boot-1"  # status.nodeInfo.bootID
     labels: dict[str, str] = field(default_factory=lambda: {"role": "storage"})
     pods: list[PodView] = field(default_factory=list)
     down_at: datetime | None = None  # OSDs went down (the team's reboot)
@@ -221,7 +222,7 @@ class Cluster:
             release_annotation=(meta.get("annotations") or {}).get(RELEASE_ANNOTATION, ""),
             deleting=bool(meta.get("deletionTimestamp")),
             nodes={
-                n: NodeView(n, f.unschedulable, f.cordoned_by, f.ready)
+                n: NodeView(n, f.unschedulable, f.cordoned_by, f.ready, f.boot_id)
                 for n, f in self.nodes.items()
             },
             selected=tuple(

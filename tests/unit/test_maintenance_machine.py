@@ -145,6 +145,24 @@ def test_auto_hold_on_rook_does_not_take_the_drain_for_the_work() -> None:
     assert not any(isinstance(a, Uncordon) for a in cluster.actions)
 
 
+def test_auto_hold_ends_after_a_reboot_too_quick_to_be_seen_not_ready() -> None:
+    """The machine rebooted between two rounds (or within Kubernetes' NotReady grace period):
+    it was never seen NotReady, but its bootID is new, so the work is over."""
+    cluster = one_node(hold={"mode": "auto"})
+    cluster.osds_in_pods = True
+    cluster.reboot_after = None
+    cluster.run_until(lambda c: c.phase() == NodePhase.IN_MAINTENANCE)
+    assert cluster.record().boot_id_when_prepared == "boot-1"
+    for _ in range(3):
+        cluster.step()
+    assert cluster.phase() == NodePhase.IN_MAINTENANCE
+    cluster.nodes["a"].boot_id = "boot-2"
+    cluster.run_until(Cluster.finished)
+    assert cluster.phase() == NodePhase.COMPLETED
+    assert cluster.record().went_away
+    assert (cluster.violations, cluster.leftovers()) == ([], [])
+
+
 def test_duration_hold_releases_after_the_duration() -> None:
     cluster = one_node(hold={"mode": "duration", "duration": "5m"})
     cluster.run_until(Cluster.finished)

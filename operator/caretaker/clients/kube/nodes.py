@@ -46,6 +46,7 @@ class NodeInfo:
     taints: tuple[Taint, ...]
     annotations: Mapping[str, str] = field(default_factory=dict)
     ready: bool | None = None  # the Ready condition; None when the node reports none
+    boot_id: str = ""  # status.nodeInfo.bootID: changes with every boot of the machine
     resource_version: str = field(default="", compare=False)
 
     @property
@@ -63,6 +64,7 @@ def node_info_from_json(obj: JsonObject) -> NodeInfo:
         taints=tuple(_taint_from_json(t) for t in spec.get("taints") or []),
         annotations=dict(metadata.get("annotations") or {}),
         ready=node_ready(obj),
+        boot_id=str(((obj.get("status") or {}).get("nodeInfo") or {}).get("bootID") or ""),
         resource_version=str(metadata.get("resourceVersion", "")),
     )
 

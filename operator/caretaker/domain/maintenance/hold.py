@@ -26,11 +26,15 @@ def released_by_team(record: NodeRecord, ctx: NodeContext) -> bool:
 
 
 def went_away(record: NodeRecord, ctx: NodeContext) -> bool:
-    """The work (e.g. a reboot) has begun: the node is NotReady, or OSDs that were still up
-    after the drain are down. OSDs that the drain itself stopped (OSD pods, as on Rook) say
-    nothing: only the node going NotReady counts then."""
+    """The work (e.g. a reboot) has begun: the node is NotReady, it has booted again since it
+    was prepared (a reboot quicker than Kubernetes' NotReady grace period is never seen
+    NotReady), or OSDs that were still up after the drain are down. OSDs that the drain itself
+    stopped (OSD pods, as on Rook) say nothing then."""
     view, ceph = ctx.world.nodes.get(record.name), ctx.world.ceph
     if view is not None and view.ready is False:
+        return True
+    before = record.boot_id_when_prepared
+    if view is not None and before and view.boot_id and view.boot_id != before:
         return True
     if not record.osds_up_when_prepared:
         return False

@@ -121,6 +121,7 @@ def draining(record: NodeRecord, ctx: NodeContext, *notes: Note) -> NodeStep:
         prepared_at=world.now,
         osds_up_when_prepared=world.ceph is None
         or ceph_gates.osds_up(record.osds, world.ceph.osd_up).holds,
+        boot_id_when_prepared=view.boot_id if (view := world.nodes.get(name)) else "",
         message=f"node {name} is ready for maintenance; {hold_hint(ctx)}",
     )
     note = Note(

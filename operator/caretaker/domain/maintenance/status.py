@@ -101,6 +101,8 @@ class NodeRecord:
     # the node's OSDs were still up when the drain was over (host daemons); False when the drain
     # stopped them (OSD pods, as on Rook: they cannot come back while the node is cordoned)
     osds_up_when_prepared: bool = True
+    # the node's bootID when it was prepared: a reboot too quick to be seen NotReady changes it
+    boot_id_when_prepared: str = ""
     started_at: datetime | None = None
     drain_started_at: datetime | None = None
     prepared_at: datetime | None = None
@@ -187,6 +189,7 @@ def node_from_dict(raw: Mapping[str, Any]) -> NodeRecord:
         outcome=str(raw.get("outcome") or ""),
         went_away=bool(raw.get("wentAway", False)),
         osds_up_when_prepared=bool(raw.get("osdsUpWhenPrepared", True)),
+        boot_id_when_prepared=str(raw.get("bootIdWhenPrepared") or ""),
         message=str(raw.get("message") or ""),
         **{name: parse_time(raw.get(_camel(name))) for name in _TIME_FIELDS},
     )

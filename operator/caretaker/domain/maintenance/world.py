@@ -21,6 +21,7 @@ class NodeView:
     unschedulable: bool
     cordoned_by: str | None  # value of the caretaker.dev/cordoned-by annotation
     ready: bool | None = None  # None when the node reports no Ready condition
+    boot_id: str = ""  # the kubelet's bootID: a new one means the machine has rebooted
 
 
 @dataclass(frozen=True)

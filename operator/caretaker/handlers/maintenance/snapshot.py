@@ -42,7 +42,11 @@ def identity_of(body: Mapping[str, Any]) -> str:
 
 def node_view(info: NodeInfo) -> NodeView:
     return NodeView(
-        info.name, info.unschedulable, info.annotations.get(CORDONED_BY_ANNOTATION), info.ready
+        info.name,
+        info.unschedulable,
+        info.annotations.get(CORDONED_BY_ANNOTATION),
+        info.ready,
+        info.boot_id,
     )
 
 
