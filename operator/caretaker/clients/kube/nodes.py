@@ -5,6 +5,7 @@ Changes that depend on what was read carry the node's resourceVersion and re-rea
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +24,13 @@ from caretaker.constants import CORDONED_BY_ANNOTATION
 
 CONFLICT_ATTEMPTS = 5
 NO_EXECUTE = "NoExecute"
+_writes = [0]  # node patches this process has sent (a node list taken before one is stale)
+_writes_lock = threading.Lock()
+
+
+def node_writes() -> int:
+    with _writes_lock:
+        return _writes[0]
 
 
 @dataclass(frozen=True)
@@ -189,9 +197,12 @@ def _kept_changing(name: str) -> KubeApiError:
 
 def _patch_node(api: ApiClient, name: str, patch: JsonObject) -> NodeInfo:
     path = api_path("/api/v1/nodes/{}", name)
-    return node_info_from_json(
-        request_json(api, "PATCH", path, body=patch, content_type=MERGE_PATCH)
-    )
+    try:
+        answer = request_json(api, "PATCH", path, body=patch, content_type=MERGE_PATCH)
+    finally:
+        with _writes_lock:
+            _writes[0] += 1
+    return node_info_from_json(answer)
 
 
 def _taint_from_json(obj: JsonObject) -> Taint:

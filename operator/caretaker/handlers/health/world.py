@@ -12,7 +12,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from caretaker.clients.kube.nodes import list_nodes
 from caretaker.clients.kube.records import list_records
 from caretaker.domain.ceph.osd_placement import OsdPod
 from caretaker.domain.common.validation import FieldError
@@ -93,7 +92,7 @@ def build_world(
     hostnames: dict[str, str] | None = None
     osd_pods: tuple[OsdPod, ...] = ()
     if evicts_from_nodes(policy.spec):  # its claims need each node's OSDs, as a Maintenance's
-        hostnames = node_hostnames(list_nodes(services.kube))
+        hostnames = node_hostnames(services.nodes.get())
         osd_pods = rook_osd_pods(services.kube, settings.rook_namespace)
     readings, ceph_error = read_ceph(
         ceph, records, settings.failure_domain_type, hostnames, osd_pods

@@ -8,7 +8,7 @@ from typing import Any
 
 from caretaker.clients.ceph.errors import CephError
 from caretaker.clients.kube.lease import read_lease
-from caretaker.clients.kube.nodes import NodeInfo, list_nodes
+from caretaker.clients.kube.nodes import NodeInfo
 from caretaker.clients.kube.pods import pods_on_node
 from caretaker.constants import CORDONED_BY_ANNOTATION, NODE_LEASE_PREFIX, RELEASE_ANNOTATION
 from caretaker.domain.ceph.cluster import CephCluster, OkToStop
@@ -62,7 +62,7 @@ def build_world(
     spec, errors = read_maintenance_spec(body.get("spec") or {})
     status = status_from_dict(body.get("status"))
     kube = services.kube
-    infos = list_nodes(kube)
+    infos = services.nodes.get()
     nodes = {n.name: node_view(n) for n in infos}
     selected: tuple[str, ...] = ()
     if spec is not None and spec.node_selector:
