@@ -85,6 +85,7 @@ class SyntheticCeph:
             "osd dump": self._osd_dump,
             "status": self._status,
             "osd df": self._osd_df,
+            "osd ls": lambda: sorted(self.host_of),
         }
 
     def _cached(self, prefix: str, build: Any) -> bytes:

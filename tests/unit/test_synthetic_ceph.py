@@ -122,6 +122,8 @@ def test_ok_to_stop_within_one_rack_only() -> None:
     assert "unsafe to stop" in refused.message
     ret, _, _ = ceph.answer(json.dumps({"prefix": "osd ok-to-stop", "ids": ["0", "18"]}))
     assert ret == -errno.EBUSY
+    # the ids are checked with `osd ls`, not with the whole OSD map
+    assert (ceph.counts["osd ls"], ceph.counts["osd dump"]) == (2, 0)
 
 
 def test_unknown_osds_and_commands_are_errors() -> None:

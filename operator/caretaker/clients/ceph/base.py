@@ -37,6 +37,7 @@ from caretaker.clients.ceph.parsing import (
     parse_osd_df,
     parse_osd_dump,
     parse_osd_hostnames,
+    parse_osd_ids,
     parse_osd_tree,
     parse_status,
 )
@@ -114,7 +115,8 @@ class CephClient(ABC):
         """Ceph says yes to several commands about OSDs that do not exist: check first."""
         if not osd_ids:
             raise ValueError("no OSD ids given")
-        missing = self.osd_dump().missing(osd_ids)
+        known = self.osd_ids()  # `osd ls`: a few KB where `osd dump` is MB at thousands of OSDs
+        missing = tuple(osd_id for osd_id in osd_ids if osd_id not in known)
         if missing:
             raise OsdNotFound(missing)
 
@@ -136,6 +138,10 @@ class CephClient(ABC):
     def osd_dump(self) -> OsdMap:
         """``ceph osd dump``: up/in and flags of each OSD, cluster flags, per-bucket flags."""
         return parse_osd_dump(self._json(commands.osd_dump()))
+
+    def osd_ids(self) -> frozenset[int]:
+        """``ceph osd ls``: every OSD id in the map."""
+        return parse_osd_ids(self._json(commands.osd_ls()))
 
     def osd_hostnames(self) -> dict[int, str]:
         """``ceph osd metadata``: OSD id -> hostname (the Kubernetes node on Rook)."""

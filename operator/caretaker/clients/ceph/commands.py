@@ -84,6 +84,10 @@ def osd_metadata() -> CephCommand:
     return CephCommand("osd metadata")
 
 
+def osd_ls() -> CephCommand:
+    return CephCommand("osd ls")
+
+
 def set_flag(flag: str) -> CephCommand:
     return CephCommand("osd set", {"key": flag})
 

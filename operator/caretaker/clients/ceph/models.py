@@ -175,10 +175,6 @@ class OsdMap:
     def buckets_with(self, flag: str) -> frozenset[str]:
         return frozenset(name for name, flags in self.crush_node_flags.items() if flag in flags)
 
-    def missing(self, osd_ids: Iterable[int]) -> tuple[int, ...]:
-        """The given ids that are not OSDs of this map."""
-        return tuple(osd_id for osd_id in osd_ids if osd_id not in self.osds)
-
 
 @dataclass(frozen=True)
 class OsdSpace:

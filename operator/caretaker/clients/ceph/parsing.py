@@ -171,6 +171,11 @@ def parse_osd_hostnames(data: Json) -> dict[int, str]:
     return {int(entry["id"]): entry["hostname"] for entry in data if entry.get("hostname")}
 
 
+def parse_osd_ids(data: Json) -> frozenset[int]:
+    """``osd ls``: the id of every OSD in the map."""
+    return frozenset(int(osd_id) for osd_id in data)
+
+
 def _pg_ids(data: Json, key: str) -> tuple[str, ...]:
     return tuple(data.get(key, []))
 
