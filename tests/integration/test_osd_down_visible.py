@@ -57,7 +57,9 @@ def test_killed_osd_is_down_in_ceph_and_in_prometheus(
 
     osd_map = eventually(ceph.osd_dump, lambda m: not m.osds[OSD_ID].up, timeout=30)
     assert osd_map.osds[OSD_ID].in_cluster  # down, not (yet) out
-    status = eventually(ceph.status, lambda s: s.health.check("OSD_DOWN") is not None, timeout=30)
+    status = eventually(
+        ceph.status, lambda s: "OSD_DOWN" in {c.name for c in s.health.checks}, timeout=30
+    )
     assert status.num_up_osds == 2
     down: InstantResult = eventually(lambda: prometheus.query(osd_is_down), bool, timeout=30)
     (sample,) = down
