@@ -78,6 +78,7 @@ def run_operator(settings: Settings) -> int:
         elector.start_renewing()
     else:
         LEADER.set(1)
+    services.watch()
     kopf_settings = kopf.OperatorSettings()
     asyncio.run(
         kopf.operator(
@@ -90,6 +91,7 @@ def run_operator(settings: Settings) -> int:
             memo=kopf.Memo(services=services),
         )
     )
+    services.stop_watching()
     if elector is not None:
         # kopf leaves a daemon that is still in its round running: the Lease is kept (and
         # renewed) until every round has ended, and only then freed for a standby.

@@ -69,8 +69,13 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.execution.max_workers = MAX_LOOPS
 
 
-def _fresh(services: Services, plural: str, name: str, namespace: str) -> dict[str, Any] | None:
-    return get_custom(services.kube, CustomRef(plural, namespace, name))
+def _fresh(
+    services: Services, plural: str, name: str, namespace: str, memo: Any = None
+) -> dict[str, Any] | None:
+    """The object from the read cache, but never older than the version kopf's watch has
+    delivered (the event that woke the loop may have come before the cache's)."""
+    seen = str(memo.get("seen_version") or "") if memo is not None else ""
+    return get_custom(services.kube, CustomRef(plural, namespace, name), seen_version=seen)
 
 
 def _wake(memo: Any) -> threading.Event:
@@ -80,6 +85,11 @@ def _wake(memo: Any) -> threading.Event:
         memo.wake = threading.Event()
     wake: threading.Event = memo.wake
     return wake
+
+
+def _woken(memo: Any, body: kopf.Body) -> None:
+    memo.seen_version = str(body.get("metadata", {}).get("resourceVersion") or "")
+    _wake(memo).set()
 
 
 def _sleep(stopped: kopf.DaemonStopped, wake: threading.Event, seconds: float) -> None:
@@ -117,8 +127,8 @@ def _rounds(
 
 
 @kopf.on.event(*MAINTENANCE_RESOURCE)
-def maintenance_changed(memo: Any, **_: Any) -> None:
-    _wake(memo).set()
+def maintenance_changed(memo: Any, body: kopf.Body, **_: Any) -> None:
+    _woken(memo, body)
 
 
 @kopf.daemon(*MAINTENANCE_RESOURCE, cancellation_backoff=1.0)
@@ -147,7 +157,7 @@ def maintenance_loop(
         _rounds(
             stopped,
             _wake(memo),
-            lambda: _fresh(services, MAINTENANCES, name, namespace),
+            lambda: _fresh(services, MAINTENANCES, name, namespace, memo),
             one_round,
             error_wait=interval,
             logger=logger,
@@ -166,7 +176,7 @@ def maintenance_cleanup(name: str, namespace: str | None, memo: Any, **_: Any) -
         loop_done.wait(60)  # never race the reconcile loop's last action
     ports = KubeMaintenancePorts(services)
     for _round in range(CLEANUP_ROUNDS):
-        body = _fresh(services, MAINTENANCES, name, namespace)
+        body = _fresh(services, MAINTENANCES, name, namespace, memo)
         if body is None:
             return
         with reconcile_timer("maintenance"):
@@ -182,8 +192,8 @@ HEALTH_POLICY_RESOURCE = (GROUP, VERSION, HEALTH_POLICIES)
 
 
 @kopf.on.event(*HEALTH_POLICY_RESOURCE)
-def healthpolicy_changed(memo: Any, **_: Any) -> None:
-    _wake(memo).set()
+def healthpolicy_changed(memo: Any, body: kopf.Body, **_: Any) -> None:
+    _woken(memo, body)
 
 
 @kopf.daemon(*HEALTH_POLICY_RESOURCE, cancellation_backoff=1.0)
@@ -205,7 +215,7 @@ def healthpolicy_loop(
         _rounds(
             stopped,
             _wake(memo),
-            lambda: _fresh(services, HEALTH_POLICIES, name, namespace),
+            lambda: _fresh(services, HEALTH_POLICIES, name, namespace, memo),
             lambda body: health_round(loop, body),
             error_wait=services.settings.reconcile_interval,
             logger=logger,
@@ -224,7 +234,7 @@ def healthpolicy_cleanup(name: str, namespace: str | None, memo: Any, retry: int
     loop_done = memo.get("loop_done")
     if loop_done is not None:
         loop_done.wait(60)  # its last round may be sending a trigger
-    body = _fresh(services, HEALTH_POLICIES, name, namespace)
+    body = _fresh(services, HEALTH_POLICIES, name, namespace, memo)
     if body is None:
         return
     wait = resolve_on_delete(services, body, retry)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import tenacity
@@ -108,8 +109,12 @@ def request_json(
     body: JsonObject | None = None,
     content_type: str = "application/json",
     retry_if: Callable[[BaseException], bool] = is_transient,
+    cached: bool = True,
 ) -> JsonObject:
-    """Sends one request (retrying transient failures) and returns the decoded JSON answer."""
+    """Sends one request (retrying transient failures) and returns the decoded JSON answer.
+
+    With a read cache attached to ``api`` a read may be answered from it, unless ``cached`` is
+    False (the caller needs the server's version, e.g. a newer one than the cache has seen)."""
     retrying = tenacity.Retrying(
         retry=tenacity.retry_if_exception(retry_if),
         stop=tenacity.stop_after_attempt(RETRY_ATTEMPTS),
@@ -117,8 +122,68 @@ def request_json(
         reraise=True,
     )
     request = _Request(method, path, query or {}, body, content_type)
-    result: JsonObject = retrying(_send, api, request)
+    reads = _read_caches.get(api)
+    if reads is None:
+        answer: JsonObject = retrying(_send, api, request)
+        return answer
+    from_cache = reads.answer(method, path, request.query) if cached else None
+    if from_cache is not None:
+        return from_cache
+    try:
+        result: JsonObject = retrying(_send, api, request)
+    except KubeApiError as error:
+        reads.failed(method, path, error.status)
+        raise
+    reads.answered(method, path, result)
     return result
+
+
+class ReadCache(Protocol):
+    """Answers some reads from memory and learns from the answers of the rest (see
+    ``caretaker.clients.kube.read_cache``)."""
+
+    def answer(self, method: str, path: str, query: dict[str, str]) -> JsonObject | None: ...
+
+    def answered(self, method: str, path: str, result: JsonObject) -> None: ...
+
+    def failed(self, method: str, path: str, status: int) -> None: ...
+
+
+_read_caches: weakref.WeakKeyDictionary[ApiClient, ReadCache] = weakref.WeakKeyDictionary()
+
+
+def attach_read_cache(api: ApiClient, cache: ReadCache | None) -> None:
+    """Every request through ``api`` consults ``cache`` from now on (None: none again)."""
+    if cache is None:
+        _read_caches.pop(api, None)
+    else:
+        _read_caches[api] = cache
+
+
+def watch_events(
+    api: ApiClient, path: str, query: dict[str, str], *, read_timeout: float
+) -> Iterator[JsonObject]:
+    """Opens one watch request (``watch=1`` is added; raises ``KubeApiError`` when it cannot
+    be opened) and returns its events, decoded, until the server ends it."""
+    request = _Request("GET", path, dict(query, watch="1"), None, "application/json")
+    response = _open(api, request, (REQUEST_TIMEOUT[0], read_timeout))
+    return _events(response.response)
+
+
+def _events(stream: Any) -> Iterator[JsonObject]:
+    try:
+        buffer = b""
+        for chunk in stream.stream(65536, decode_content=True):
+            buffer += chunk
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                if line.strip():
+                    event: JsonObject = json.loads(line)
+                    yield event
+    except (urllib3.exceptions.HTTPError, OSError) as error:
+        raise KubeApiError(0, type(error).__name__, str(error)) from error
+    finally:
+        stream.release_conn()
 
 
 def list_items(
@@ -146,6 +211,17 @@ class _Request:
 
 def _send(api: ApiClient, request: _Request) -> JsonObject:
     """One HTTP exchange through the ApiClient (its TLS settings, auth and connection pool)."""
+    response = _open(api, request, REQUEST_TIMEOUT)
+    try:
+        data: bytes = response.read()
+    except (urllib3.exceptions.HTTPError, OSError) as error:
+        raise KubeApiError(0, type(error).__name__, str(error)) from error
+    decoded: JsonObject = json.loads(data) if data else {}
+    return decoded
+
+
+def _open(api: ApiClient, request: _Request, timeout: tuple[float, float]) -> Any:
+    """Sends the request; the response (its body not read yet) when the status is 2xx."""
     serialized: Any = api.param_serialize(
         method=request.method,
         resource_path=request.path,
@@ -162,17 +238,19 @@ def _send(api: ApiClient, request: _Request) -> JsonObject:
             url,
             header_params=headers,
             body=payload,
-            _request_timeout=REQUEST_TIMEOUT,
+            _request_timeout=timeout,
         )
-        data: bytes = response.read()
     except ApiException as error:
         raise _api_error(error.status or 0, str(error.reason), error.body) from error
     except (urllib3.exceptions.HTTPError, OSError) as error:
         raise KubeApiError(0, type(error).__name__, str(error)) from error
     if not 200 <= response.status <= 299:
+        try:
+            data = response.read()
+        except (urllib3.exceptions.HTTPError, OSError):
+            data = b""
         raise _api_error(response.status, str(response.reason), data)
-    decoded: JsonObject = json.loads(data) if data else {}
-    return decoded
+    return response
 
 
 def _api_error(status: int, reason: str, body: bytes | str | None) -> KubeApiError:

@@ -8,6 +8,7 @@ from enum import Enum
 from kubernetes.client import ApiClient
 
 from caretaker.clients.kube.api import MERGE_PATCH, JsonObject, KubeApiError, api_path, request_json
+from caretaker.clients.kube.informer import version_number
 from caretaker.constants import GROUP, VERSION
 
 
@@ -24,14 +25,20 @@ class CustomRef:
         )
 
 
-def get_custom(api: ApiClient, ref: CustomRef) -> JsonObject | None:
-    """The object as the server has it now, or None when it is gone."""
+def get_custom(api: ApiClient, ref: CustomRef, *, seen_version: str = "") -> JsonObject | None:
+    """The object (from the read cache when it has it), or None when it is gone.
+
+    ``seen_version``: a resourceVersion already seen elsewhere (kopf's watch): an older cached
+    copy is not good enough, the server is asked."""
     try:
-        return request_json(api, "GET", ref.path)
+        found = request_json(api, "GET", ref.path)
+        if seen_version and version_number(found) < version_number(seen_version):
+            found = request_json(api, "GET", ref.path, cached=False)
     except KubeApiError as error:
         if error.not_found:
             return None
         raise
+    return found
 
 
 class StatusWrite(Enum):
