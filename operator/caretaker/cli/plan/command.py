@@ -105,13 +105,15 @@ def run_plan(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
                 err.write(f"{args.filename}: {text}\n")
         return 1
     if args.output == "json":
-        payload = [render_json(r.plan, r.existing) for r in results if r.plan]
+        payload = [render_json(r.plan, r.existing, r.drains) for r in results if r.plan]
         json.dump(payload[0] if len(payload) == 1 else payload, out, indent=2)
         out.write("\n")
         return 0
     for result in results:
         assert result.plan is not None
-        out.write(render_text(result.plan, result.existing, settings.failure_domain_type))
+        out.write(
+            render_text(result.plan, result.existing, settings.failure_domain_type, result.drains)
+        )
     return 0
 
 
