@@ -91,6 +91,9 @@ fi
 say "Starting the local testbed: kube-apiserver, 3 kubelets (own Docker engines), Ceph (3 mons, mgr, 3 OSD pods), Prometheus"
 hack/testbed/up.sh "$STATE" > "$STATE.env"
 export KUBECONFIG=$STATE/kube/kubeconfig
+# kubectl finds its plugins on PATH: only kubectl-caretaker from the venv, nothing else of it
+mkdir -p "$STATE/bin" && ln -sf "$PWD/$BIN/kubectl-caretaker" "$STATE/bin/kubectl-caretaker"
+export PATH="$STATE/bin:$PATH"
 wait_until "three Ready nodes" "$TIMEOUT" ready_nodes
 wait_until "three Running OSD pods" "$TIMEOUT" osd_pods_running 3
 show kubectl get nodes
@@ -178,8 +181,8 @@ osd_dump
 show ceph health
 show kubectl get nodes
 
-say "The technician is done: kubectl annotate mnt fans-ct-node-a caretaker.dev/release=ct-node-a"
-show kubectl annotate -n storage-ops mnt fans-ct-node-a caretaker.dev/release=ct-node-a
+say "The technician is done: kubectl caretaker release (the annotation caretaker.dev/release=ct-node-a)"
+show kubectl caretaker release -n storage-ops fans-ct-node-a ct-node-a
 say "Caretaker uncordons the node, waits for osd.$osd and clean PGs, lifts noout"
 wait_phase Completed
 wait_until "three Running OSD pods" "$TIMEOUT" osd_pods_running 3

@@ -26,7 +26,7 @@ REMEDIATION_KIND, REMEDIATIONS = "Remediation", "remediations"
 # -- annotations ----------------------------------------------------------------------------
 # on a Node: who owns its cordon (a Maintenance "<ns>/<name>" or "healthpolicy:<ns>/<name>")
 CORDONED_BY_ANNOTATION = f"{GROUP}/cordoned-by"
-# on a Maintenance: the nodes a person releases from their hold ("node-a,node-b" or "all")
+# on a Maintenance: the nodes a person releases from their hold ("node-a,node-b" or "*")
 RELEASE_ANNOTATION = f"{GROUP}/release"
 # on a HealthPolicy being deleted: leave its incidents open instead of resolving them
 LEAVE_OPEN_ANNOTATION = f"{GROUP}/leave-incidents-open"

@@ -22,9 +22,10 @@ from caretaker.settings.flags import Settings
 logger = logging.getLogger("caretaker")
 
 
-def build_services(settings: Settings) -> Services:
-    """Creates the clients once; a Ceph connection that fails is reported, not fatal."""
-    kube = load_api_client(settings.kubeconfig)
+def build_services(settings: Settings, kube: ApiClient | None = None) -> Services:
+    """Creates the clients once (``kube``: one made already, e.g. for a kubeconfig context);
+    a Ceph connection that fails is reported, not fatal."""
+    kube = kube if kube is not None else load_api_client(settings.kubeconfig)
     ceph, ceph_error = _build_ceph(settings, kube)
     return Services(
         settings=settings,

@@ -16,9 +16,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from kubernetes.client import ApiClient
+
 from caretaker.cli.validate.crds import CrdsMissing
 from caretaker.cli.validate.documents import FindingLevel, validate_documents
-from caretaker.cli.validate.manifests import read_documents
+from caretaker.cli.validate.manifests import Document, read_documents
 from caretaker.cli.validate.promql_check import find_promtool
 from caretaker.settings.flags import add_run_arguments, settings_from_args
 
@@ -50,6 +52,11 @@ def add_plan_command(commands: Any) -> None:
     parser.add_argument(
         "-f", "--filename", required=True, help="the Maintenance manifest (or - for stdin)"
     )
+    add_plan_arguments(parser)
+
+
+def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
+    """Every flag of `caretaker plan` but the manifest (`kubectl caretaker plan` shares them)."""
     parser.add_argument("--output", "-o", choices=["text", "json"], default="text")
     parser.add_argument(
         "--at",
@@ -66,8 +73,22 @@ def add_plan_command(commands: Any) -> None:
 
 
 def run_plan(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    out, err = out or sys.stdout, err or sys.stderr
     documents = list(read_documents([args.filename]))
+    return plan_documents(args, documents, args.filename, out, err)
+
+
+def plan_documents(
+    args: argparse.Namespace,
+    documents: list[Document],
+    source: str,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    *,
+    kube: ApiClient | None = None,
+) -> int:
+    """Plans the Maintenances among ``documents`` (``source`` names them in messages), with
+    the Kubernetes client ``kube`` if given (else one from the settings' kubeconfig)."""
+    out, err = out or sys.stdout, err or sys.stderr
     try:
         report = validate_documents(documents, find_promtool())
     except CrdsMissing as error:
@@ -83,7 +104,7 @@ def run_plan(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
         for finding in problems:
             err.write(f"{finding}\n")
         if not manifests:
-            err.write(f"{args.filename}: no Maintenance to plan\n")
+            err.write(f"{source}: no Maintenance to plan\n")
         return 1
     now = _now(args.at)
     from caretaker.app.runtime import build_services  # noqa: PLC0415 - clients only when planning
@@ -91,7 +112,7 @@ def run_plan(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
     from caretaker.cli.plan.survey import plan_manifest  # noqa: PLC0415
 
     settings = settings_from_args(args)
-    services = build_services(settings)
+    services = build_services(settings, kube)
     try:
         results = [plan_manifest(services, manifest, now) for manifest in manifests]
     except Exception as error:  # noqa: BLE001 - any failure to read the cluster ends the plan
@@ -102,16 +123,18 @@ def run_plan(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
     if any(r.plan is None for r in results):
         for result in results:
             for text in result.errors:
-                err.write(f"{args.filename}: {text}\n")
+                err.write(f"{source}: {text}\n")
         return 1
     if args.output == "json":
-        payload = [render_json(r.plan, r.existing) for r in results if r.plan]
+        payload = [render_json(r.plan, r.existing, r.drains) for r in results if r.plan]
         json.dump(payload[0] if len(payload) == 1 else payload, out, indent=2)
         out.write("\n")
         return 0
     for result in results:
         assert result.plan is not None
-        out.write(render_text(result.plan, result.existing, settings.failure_domain_type))
+        out.write(
+            render_text(result.plan, result.existing, settings.failure_domain_type, result.drains)
+        )
     return 0
 
 

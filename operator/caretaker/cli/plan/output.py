@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from caretaker.cli.plan.drain_output import drain_json, drain_lines
 from caretaker.cli.plan.survey import Existing
 from caretaker.domain.common.durations import format_duration
 from caretaker.domain.common.timestamps import format_time
+from caretaker.domain.drain.preflight import DrainPreflight
 from caretaker.domain.maintenance.plan import Check, MaintenancePlan, NodePlan, WindowPlan
 
 MARKS = {(True, True): "ok", (True, False): "ok", (False, True): "WAIT", (False, False): "note"}
@@ -24,7 +27,14 @@ def in_zone(moment: datetime | None, zone: str) -> str:
     return f"{local:%a %Y-%m-%d %H:%M %Z} ({format_time(moment)})"
 
 
-def render_text(plan: MaintenancePlan, existing: Existing | None, domain_type: str) -> str:
+def render_text(
+    plan: MaintenancePlan,
+    existing: Existing | None,
+    domain_type: str,
+    drains: Mapping[str, DrainPreflight | None] | None = None,
+) -> str:
+    """``drains``: each node's drain preflight (None: the drain is off); a node not in it (not
+    in the cluster) has none."""
     lines = [
         f"Plan for Maintenance {plan.identity} at {format_time(plan.now)} "
         "(read-only: nothing was changed)"
@@ -44,6 +54,8 @@ def render_text(plan: MaintenancePlan, existing: Existing | None, domain_type: s
     )
     for index, node in enumerate(plan.nodes, start=1):
         lines += _node_lines(index, node)
+        if drains is not None and node.name in drains:
+            lines += drain_lines(drains[node.name])
     if not plan.nodes:
         lines.append("  (none)")
     lines += ["", f"Next step: {plan.next_step}"]
@@ -92,7 +104,11 @@ def _time(moment: datetime | None) -> str | None:
     return format_time(moment) if moment else None
 
 
-def render_json(plan: MaintenancePlan, existing: Existing | None) -> dict[str, Any]:
+def render_json(
+    plan: MaintenancePlan,
+    existing: Existing | None,
+    drains: Mapping[str, DrainPreflight | None] | None = None,
+) -> dict[str, Any]:
     window = plan.window
     local = window.next_start.astimezone(ZoneInfo(window.time_zone)) if window.next_start else None
     return {
@@ -129,6 +145,7 @@ def render_json(plan: MaintenancePlan, existing: Existing | None) -> dict[str, A
                     }
                     for c in node.checks
                 ],
+                "drain": drain_json(drains.get(node.name)) if drains else None,
             }
             for node in plan.nodes
         ],

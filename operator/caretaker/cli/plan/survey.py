@@ -2,17 +2,20 @@
 
 Every read goes through the operator's own code: ``build_world`` (nodes, selector, Ceph),
 ``read_cluster`` and ``ask_ok_to_stop`` for every target node, ``evaluate_gates`` for the PromQL
-gates, the node Leases; the decisions come from the domain (``plan_maintenance``).
+gates, the node Leases; the decisions come from the domain (``plan_maintenance``). The drain
+preflight sorts each node's pods with the drain's own ``plan_drain`` (``cli/plan/drain.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from caretaker.cli.plan.drain import drain_preflights
 from caretaker.clients.kube.custom import CustomRef, get_custom
+from caretaker.domain.drain.preflight import DrainPreflight
 from caretaker.domain.maintenance.machine import targets
 from caretaker.domain.maintenance.plan import MaintenancePlan, plan_maintenance
 from caretaker.domain.maintenance.world import World
@@ -33,6 +36,7 @@ class PlanResult:
     plan: MaintenancePlan | None
     errors: tuple[str, ...] = ()  # the spec as the operator reads it is invalid
     existing: Existing | None = None
+    drains: dict[str, DrainPreflight | None] = field(default_factory=dict)  # None: drain off
 
 
 def fresh_body(manifest: Mapping[str, Any], namespace: str) -> dict[str, Any]:
@@ -59,9 +63,11 @@ def plan_manifest(services: Services, manifest: Mapping[str, Any], now: datetime
     if world.spec is None:
         return PlanResult(None, tuple(str(e) for e in world.spec_errors))
     meta = body["metadata"]
+    names = [n for n in targets(world, world.spec) if n in world.nodes]
     return PlanResult(
         plan_maintenance(world, world.spec),
         existing=_existing(services, meta["namespace"], str(meta.get("name") or "")),
+        drains=drain_preflights(services.kube, names, world.spec.drain, now),
     )
 
 

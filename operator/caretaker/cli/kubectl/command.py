@@ -1,0 +1,133 @@
+"""`kubectl caretaker` (console script `kubectl-caretaker`): status, release, suspend, resume,
+abort, approve and plan for Caretaker's Maintenances. See docs/kubectl-plugin.md."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import TextIO
+
+from caretaker.cli.kubectl.actions import UsageError, plan_release, spec_patch
+from caretaker.cli.kubectl.config import ConfigError, Connection, connect, describe_api_error
+from caretaker.cli.kubectl.parser import build_parser
+from caretaker.cli.kubectl.table import KIND, render_list, render_one
+from caretaker.clients.kube.api import KubeApiError
+from caretaker.clients.kube.maintenances import (
+    list_maintenances,
+    patch_maintenance,
+    read_maintenance,
+)
+
+APPROVALS_OFF = (
+    "error: approvals are not enabled in this version (the Maintenance has no approval step)"
+)
+RELEASE_ATTEMPTS = 5
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "approve":
+        sys.stderr.write(APPROVALS_OFF + "\n")
+        return 1
+    if args.command == "plan":
+        from caretaker.cli.kubectl.plan import run  # noqa: PLC0415 - Ceph clients only here
+
+        return run(args)
+    try:
+        connection = connect(args.kubeconfig, args.context, args.namespace)
+    except ConfigError as error:
+        sys.stderr.write(f"error: {error}\n")
+        return 1
+    try:
+        return COMMANDS[args.command](connection, args, sys.stdout)
+    except KubeApiError as error:
+        sys.stderr.write(describe_api_error(error, connection.server) + "\n")
+    except UsageError as error:
+        sys.stderr.write(f"error: {error}\n")
+    except (KeyboardInterrupt, EOFError):
+        sys.stderr.write("\n")
+    except BrokenPipeError:
+        pass
+    return 1
+
+
+def status(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
+    now = datetime.now(UTC)
+    if args.name:
+        if args.all_namespaces:
+            raise UsageError("a resource cannot be retrieved by name across all namespaces")
+        out.write(
+            render_one(read_maintenance(conn.api, conn.namespace, args.name), args.output, now)
+        )
+        return 0
+    namespace = None if args.all_namespaces else conn.namespace
+    found = sorted(
+        list_maintenances(conn.api, namespace),
+        key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"].get("name", "")),
+    )
+    if not found and args.output not in ("json", "yaml"):
+        where = "" if namespace is None else f" in {namespace} namespace"
+        sys.stderr.write(f"No resources found{where}.\n")
+        return 0
+    out.write(render_list(found, args.output, now, namespaced=args.all_namespaces))
+    return 0
+
+
+def release(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
+    for _attempt in range(RELEASE_ATTEMPTS):
+        obj = read_maintenance(conn.api, conn.namespace, args.name)
+        planned = plan_release(obj, args.nodes, args.all)
+        for note in planned.notes:
+            sys.stderr.write(f"note: {note}\n")
+        if planned.patch is None:
+            out.write(f"{KIND}/{args.name} already released ({planned.value})\n")
+            return 0
+        try:
+            patch_maintenance(conn.api, conn.namespace, args.name, planned.patch)
+        except KubeApiError as error:
+            if error.conflict:
+                continue  # changed since read: read it again, keep what the other wrote
+            raise
+        out.write(f"{KIND}/{args.name} released ({planned.value})\n")
+        return 0
+    raise UsageError(f"{KIND}/{args.name} kept changing; nothing was released, try again")
+
+
+def _set_spec(field: str, value: bool, done: str) -> Callable[..., int]:
+    def run(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
+        patch_maintenance(conn.api, conn.namespace, args.name, spec_patch(field, value))
+        out.write(f"{KIND}/{args.name} {done}\n")
+        return 0
+
+    return run
+
+
+def abort(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
+    read_maintenance(conn.api, conn.namespace, args.name)  # not found: said before asking
+    if not args.yes and not confirm(f"Abort {KIND}/{args.name} in {conn.namespace}?"):
+        sys.stderr.write("error: not aborted (confirm with y, or pass --yes)\n")
+        return 1
+    return _set_spec("abort", True, "aborted")(conn, args, out)
+
+
+def confirm(question: str, stdin: TextIO | None = None) -> bool:
+    """Asks on the terminal; without one (a pipe, CI), the answer read is what counts."""
+    stdin = stdin or sys.stdin
+    sys.stderr.write(f"{question} This uncordons nodes and lifts noout now. [y/N] ")
+    sys.stderr.flush()
+    return stdin.readline().strip().lower() in ("y", "yes")
+
+
+COMMANDS: dict[str, Callable[[Connection, argparse.Namespace, TextIO], int]] = {
+    "status": status,
+    "release": release,
+    "suspend": _set_spec("suspend", True, "suspended"),
+    "resume": _set_spec("suspend", False, "resumed"),
+    "abort": abort,
+}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
