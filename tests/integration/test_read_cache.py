@@ -51,6 +51,7 @@ def namespace(kube_api: ApiClient) -> Iterator[str]:
     yield name
     delete_ignoring_missing(kube_api, api_path("/api/v1/namespaces/{}", name))
 
+
 Cached = Callable[[str], ApiClient]
 LEASES = "/apis/coordination.k8s.io/v1"
 
