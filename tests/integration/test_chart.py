@@ -255,7 +255,10 @@ def test_defaults_two_replicas_with_leader_election_restricted_pod() -> None:
     assert "--lease-namespace=caretaker-system" in args
     assert "--leader-elect" in args
     assert "--leader-election-lease=ct-caretaker-leader" in args
-    leases = {("coordination.k8s.io", "leases", v, ()) for v in ("get", "create", "patch")}
+    leases = {
+        ("coordination.k8s.io", "leases", v, ())
+        for v in ("get", "list", "watch", "create", "patch")
+    }
     assert rbac_by_namespace(docs)["caretaker-system"] == leases
     service = one(docs, "Service")
     assert service["spec"]["ports"][0]["targetPort"] == "metrics"
@@ -422,7 +425,8 @@ def test_clusterwide_and_namespaced_grant_the_same_rules() -> None:
         assert {r[2] for r in rules if r[1] == "secrets"} <= {"get"}
     assert not any(r[1] == "secrets" for r in clusterwide[None])
     assert clusterwide["caretaker-system"] == {
-        ("coordination.k8s.io", "leases", verb, ()) for verb in ("get", "create", "patch")
+        ("coordination.k8s.io", "leases", verb, ())
+        for verb in ("get", "list", "watch", "create", "patch")
     }
 
 
