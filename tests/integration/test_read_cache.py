@@ -95,7 +95,7 @@ def test_reads_stay_in_memory_and_see_other_writers(
     node = make_node()
     api = cached_client(namespace)
     assert acquire_lease(kube_api, namespace, "n1", "someone-else", duration_seconds=30)
-    eventually(lambda: (read_lease(api, namespace, "n1") or _none()).holder == "someone-else")
+    eventually(lambda: holder(api, namespace, "n1") == "someone-else")
 
     before = gets()
     for _ in range(50):
@@ -104,9 +104,13 @@ def test_reads_stay_in_memory_and_see_other_writers(
         assert lease.holder == "someone-else"
         assert node in {n.name for n in list_nodes(api)}
     assert gets() - before < 5  # 100 reads; at most a watch reopened meanwhile
+    before = gets()
+    for _ in range(20):
+        assert read_lease(api, namespace, "never-made") is None  # absence is known too
+    assert gets() - before < 3
 
     assert release_lease(kube_api, namespace, "n1", "someone-else")  # through the server
-    eventually(lambda: (read_lease(api, namespace, "n1") or _none()).holder is None)
+    eventually(lambda: holder(api, namespace, "n1") is None)
 
 
 def test_own_writes_are_read_back_at_once(
@@ -144,6 +148,11 @@ def test_one_of_many_cached_contenders_wins_a_lease(
     assert won.count(True) == 1
     holder = (read_lease(kube_api, namespace, "contended") or _none()).holder
     assert holder == f"c{won.index(True)}"
+
+
+def holder(api: ApiClient, namespace: str, name: str) -> str | None:
+    lease = read_lease(api, namespace, name)
+    return lease.holder if lease is not None else "(no Lease)"
 
 
 def _none() -> object:

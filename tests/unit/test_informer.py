@@ -110,6 +110,23 @@ def test_fresh_only_while_a_watch_is_open_and_recent() -> None:
     assert not inf.fresh()  # the watch ended
 
 
+def test_a_forgotten_object_is_unknown_until_the_server_answers_for_it() -> None:
+    script = Script([obj("a", 5)])
+    inf = informer(script)
+    inf.relist()
+    inf.forget(("ns", "a"))  # a compare-and-swap lost: the server has a newer version
+    assert not inf.knows(("ns", "a"))
+    script.watches.append([{"type": "MODIFIED", "object": obj("a", 6)}])
+    inf.follow("10")  # the watch may still be behind the version that won
+    assert not inf.knows(("ns", "a"))
+    inf.remember(obj("a", 9))  # the retry's read of the server
+    assert inf.knows(("ns", "a"))
+    inf.forget(("ns", "b"))
+    inf.absent(("ns", "b"))
+    assert inf.knows(("ns", "b"))
+    assert inf.get(("ns", "b")) is None
+
+
 def test_copies_are_returned_and_large_fields_dropped() -> None:
     node = {
         "kind": "Node",
@@ -132,6 +149,8 @@ class FakeInformer:
         self.objects, self.is_fresh = objects, fresh
         self.remembered: list[dict[str, Any]] = []
         self.forgotten: list[tuple[str, str]] = []
+        self.absents: list[tuple[str, str]] = []
+        self.unknown: set[tuple[str, str]] = set()
 
     def fresh(self) -> bool:
         return self.is_fresh
@@ -148,6 +167,12 @@ class FakeInformer:
     def forget(self, key: tuple[str, str]) -> None:
         self.forgotten.append(key)
 
+    def absent(self, key: tuple[str, str]) -> None:
+        self.absents.append(key)
+
+    def knows(self, key: tuple[str, str]) -> bool:
+        return key not in self.unknown
+
 
 LEASES = "/apis/coordination.k8s.io/v1/namespaces/ns/leases"
 MNTS = "/apis/caretaker.dev/v1alpha1"
@@ -162,7 +187,12 @@ def test_routing_of_reads() -> None:
     fake = FakeInformer({("ns", "a"): lease, ("other", "b"): obj("b", 6, "other")})
     reads = cache(fake, Collection("/apis/coordination.k8s.io/v1", "leases", "ns"))
     assert reads.answer("GET", LEASES + "/a", {}) == lease
-    assert reads.answer("GET", LEASES + "/missing", {}) is None  # a miss asks the server
+    with pytest.raises(KubeApiError) as missing:
+        reads.answer("GET", LEASES + "/missing", {})  # absent as far as the watch knows
+    assert missing.value.not_found
+    fake.unknown.add(("ns", "a"))
+    assert reads.answer("GET", LEASES + "/a", {}) is None  # forgotten: the server decides
+    fake.unknown.clear()
     assert reads.answer("GET", LEASES, {"limit": "500"}) == {
         "kind": "List",
         "metadata": {},
@@ -204,7 +234,8 @@ def test_answers_teach_the_informer() -> None:
     reads.failed("GET", "/api/v1/nodes/n2", 404)
     reads.failed("PATCH", "/api/v1/nodes/n3", 500)  # a server error says nothing of the node
     reads.answered("DELETE", "/api/v1/nodes/n4", {"kind": "Status"})
-    assert fake.forgotten == [("", "n1"), ("", "n2"), ("", "n4")]
+    assert fake.forgotten == [("", "n1"), ("", "n4")]
+    assert fake.absents == [("", "n2")]
     eviction = "/api/v1/namespaces/ns/pods/p/eviction"
     reads.answered("POST", eviction, {"kind": "Status", "metadata": {}})  # pods: not kept
     assert len(fake.remembered) == 2

@@ -31,13 +31,18 @@ def get_custom(api: ApiClient, ref: CustomRef, *, seen_version: str = "") -> Jso
     ``seen_version``: a resourceVersion already seen elsewhere (kopf's watch): an older cached
     copy is not good enough, the server is asked."""
     try:
-        found = request_json(api, "GET", ref.path)
-        if seen_version and version_number(found) < version_number(seen_version):
-            found = request_json(api, "GET", ref.path, cached=False)
+        found: JsonObject | None = request_json(api, "GET", ref.path)
     except KubeApiError as error:
-        if error.not_found:
-            return None
-        raise
+        if not error.not_found:
+            raise
+        found = None
+    if seen_version and (found is None or version_number(found) < version_number(seen_version)):
+        try:
+            found = request_json(api, "GET", ref.path, cached=False)
+        except KubeApiError as error:
+            if error.not_found:
+                return None
+            raise
     return found
 
 

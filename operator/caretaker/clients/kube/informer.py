@@ -46,6 +46,7 @@ class Informer:
         self._list_all, self._watch, self._clock = list_all, watch, clock
         self._lock = threading.Lock()
         self._objects: dict[Key, JsonObject] = {}
+        self._unknown: set[Key] = set()  # forgotten after a 409: only the server knows them
         self._synced = False
         self._watching = False  # a watch is open
         self._alive_at = float("-inf")  # last time the watch was known to be connected
@@ -72,6 +73,11 @@ class Informer:
             found = self._objects.get(key)
             return copy.deepcopy(found) if found is not None else None
 
+    def knows(self, key: Key) -> bool:
+        """False for an object forgotten since its last write failed: ask the server."""
+        with self._lock:
+            return key not in self._unknown
+
     def items(self, namespace: str | None) -> list[JsonObject]:
         """Copies of the stored objects of one namespace (None: all), sorted like a list."""
         with self._lock:
@@ -83,11 +89,22 @@ class Informer:
     # -- what this process wrote ----------------------------------------------------------
 
     def remember(self, obj: JsonObject) -> None:
+        """The server's answer to this process (a write, or a read of a forgotten object)."""
         with self._lock:
+            self._unknown.discard(_key(obj))
             self._store(obj)
 
     def forget(self, key: Key) -> None:
+        """This process's view of the object is out of date (a write got 409)."""
         with self._lock:
+            self._unknown.add(key)
+            if self._objects.pop(key, None) is not None:
+                self._generation += 1
+
+    def absent(self, key: Key) -> None:
+        """The server said the object does not exist (404)."""
+        with self._lock:
+            self._unknown.discard(key)
             if self._objects.pop(key, None) is not None:
                 self._generation += 1
 
@@ -128,6 +145,7 @@ class Informer:
         with self._lock:
             written = self._objects  # what this process wrote meanwhile may be newer
             self._objects = {}
+            self._unknown = set()
             for obj in items:
                 self._store(obj)
                 key = _key(obj)
@@ -162,6 +180,7 @@ class Informer:
                     self._store(obj)
                 elif kind == "DELETED" and self._objects.pop(_key(obj), None) is not None:
                     self._generation += 1
+
             if self._stop.is_set():
                 break
         return version

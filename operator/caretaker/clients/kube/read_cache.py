@@ -17,6 +17,7 @@ from kubernetes.client import ApiClient
 
 from caretaker.clients.kube.api import (
     JsonObject,
+    KubeApiError,
     ReadCache,
     api_path,
     attach_read_cache,
@@ -96,7 +97,14 @@ class KubeReadCache(ReadCache):
             return None
         if target.name is None:
             return {"kind": "List", "metadata": {}, "items": informer.items(target.namespace)}
-        return informer.get((target.namespace or "", target.name))  # a miss asks the server
+        key = (target.namespace or "", target.name)
+        if not informer.knows(key):
+            return None  # forgotten after a failed write: the server decides
+        found = informer.get(key)
+        if found is None:
+            # absent as far as the watch knows: a create that races another writer gets 409
+            raise KubeApiError(404, "NotFound", f'{target.plural} "{target.name}" not found')
+        return found
 
     def answered(self, method: str, path: str, result: JsonObject) -> None:
         target = _parse(path)
@@ -119,8 +127,13 @@ class KubeReadCache(ReadCache):
         if target is None or target.name is None or status not in (404, 409):
             return
         informer = self._informer(target)
-        if informer is not None:
-            informer.forget((target.namespace or "", target.name))
+        if informer is None:
+            return
+        key = (target.namespace or "", target.name)
+        if status == 404 and target.subresource is None:
+            informer.absent(key)
+        else:
+            informer.forget(key)
 
     def _informer(self, target: _Target) -> Informer | None:
         for collection, informer in self._kept:
