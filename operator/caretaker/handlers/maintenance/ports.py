@@ -6,17 +6,32 @@ Services; the unit tests drive the same executor against a fake cluster."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from caretaker.clients.ceph.base import CephClient
 from caretaker.clients.kube.lease import acquire_lease, release_lease, renew_lease
 from caretaker.clients.kube.nodes import cordon_for, uncordon_for
+from caretaker.clients.notify.alertmanager import AlertmanagerClient
+from caretaker.clients.notify.silences import Matcher, Silence
+from caretaker.clients.notify.wire import RetryPolicy
 from caretaker.domain.maintenance.world import World
 from caretaker.handlers.disruption.ports import ClaimLedger
 from caretaker.handlers.drain.round import DrainRound, PodRef, drain_round
 from caretaker.handlers.maintenance.snapshot import build_world, lease_name
 from caretaker.handlers.ports import KubeExecutorPorts, ObjectWrites
+
+
+@dataclass(frozen=True)
+class SilenceDraft:
+    """A silence to create or update in Alertmanager."""
+
+    matchers: tuple[Matcher, ...]
+    starts_at: datetime
+    ends_at: datetime
+    created_by: str
+    comment: str
 
 
 class MaintenancePorts(ClaimLedger, ObjectWrites, Protocol):
@@ -47,6 +62,21 @@ class MaintenancePorts(ClaimLedger, ObjectWrites, Protocol):
     def drain_round(
         self, evict: Iterable[PodRef], finished: Iterable[PodRef], grace_period_seconds: int | None
     ) -> DrainRound: ...
+
+    def live_silences(self, url: str) -> tuple[Silence, ...]:
+        """The silences of the Alertmanager at ``url`` that are active or pending."""
+        ...
+
+    def put_silence(self, url: str, silence_id: str | None, draft: SilenceDraft) -> str:
+        """Creates a silence, or updates ``silence_id``; returns the ID Alertmanager answers."""
+        ...
+
+    def expire_silence(self, url: str, silence_id: str) -> None: ...
+
+
+# A reconcile must not wait long for Alertmanager: one retry, a few seconds in all.
+SILENCE_RETRY = RetryPolicy(max_attempts=2, max_total_seconds=4.0, initial_backoff=0.3)
+SILENCE_TIMEOUT = 4.0
 
 
 class KubeMaintenancePorts(KubeExecutorPorts):
@@ -96,6 +126,25 @@ class KubeMaintenancePorts(KubeExecutorPorts):
         self, evict: Iterable[PodRef], finished: Iterable[PodRef], grace_period_seconds: int | None
     ) -> DrainRound:
         return drain_round(self.kube, evict, finished, grace_period_seconds)
+
+    def live_silences(self, url: str) -> tuple[Silence, ...]:
+        return tuple(s for s in self._alertmanager(url).list_silences() if s.state != "expired")
+
+    def put_silence(self, url: str, silence_id: str | None, draft: SilenceDraft) -> str:
+        return self._alertmanager(url).create_silence(
+            draft.matchers,
+            draft.starts_at,
+            draft.ends_at,
+            draft.created_by,
+            draft.comment,
+            silence_id=silence_id,
+        )
+
+    def expire_silence(self, url: str, silence_id: str) -> None:
+        self._alertmanager(url).expire_silence(silence_id)
+
+    def _alertmanager(self, url: str) -> AlertmanagerClient:
+        return AlertmanagerClient(url, timeout=SILENCE_TIMEOUT, retry=SILENCE_RETRY)
 
     def _ceph(self) -> CephClient:
         if self.services.ceph is None:
