@@ -9,8 +9,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
+from caretaker.clients.kube.secrets import SecretUnavailable
 from caretaker.clients.notify.outcome import DeliveryFailed
 from caretaker.clients.notify.silences import Silence, SilenceState
+from caretaker.domain.maintenance.silence_spec import AlertmanagerRef
 from caretaker.handlers.maintenance.ports import SilenceDraft
 
 UNREACHABLE = "Alertmanager unreachable: [Errno 111] Connection refused"
@@ -21,7 +23,8 @@ class FakeAlertmanager:
         self.clock = clock
         self.silences: dict[str, Silence] = {}
         self.down = False
-        self.urls: set[str] = set()  # every URL it was asked at
+        self.asked: set[AlertmanagerRef] = set()  # every address (and token Secret) it was asked at
+        self.secrets: set[tuple[str, str, str]] = set()  # (namespace, name, key) that exist
         self.creates = 0
         self._next = 0
 
@@ -31,7 +34,7 @@ class FakeAlertmanager:
             return "expired"
         return "pending" if now < silence.starts_at else "active"
 
-    def live(self, url: str) -> tuple[Silence, ...]:
+    def live(self, url: AlertmanagerRef) -> tuple[Silence, ...]:
         self._reach(url)
         found = (replace(s, state=self.state(s)) for s in self.silences.values())
         return tuple(s for s in found if s.state != "expired")
@@ -39,7 +42,7 @@ class FakeAlertmanager:
     def active(self) -> list[Silence]:
         return [s for s in self.silences.values() if self.state(s) == "active"]
 
-    def put(self, url: str, silence_id: str | None, draft: SilenceDraft) -> str:
+    def put(self, url: AlertmanagerRef, silence_id: str | None, draft: SilenceDraft) -> str:
         self._reach(url)
         now = self.clock()
         if draft.ends_at <= draft.starts_at:
@@ -70,13 +73,16 @@ class FakeAlertmanager:
         )
         return new_id
 
-    def expire(self, url: str, silence_id: str) -> None:
+    def expire(self, url: AlertmanagerRef, silence_id: str) -> None:
         self._reach(url)
         old = self.silences.get(silence_id)
         if old is not None and self.state(old) != "expired":
             self.silences[silence_id] = replace(old, ends_at=self.clock())
 
-    def _reach(self, url: str) -> None:
-        self.urls.add(url)
+    def _reach(self, url: AlertmanagerRef) -> None:
+        self.asked.add(url)
+        secret = (url.namespace, url.token_secret, url.token_key)
+        if url.token_secret and secret not in self.secrets:
+            raise SecretUnavailable(f"Secret {url.namespace}/{url.token_secret} not found")
         if self.down:
             raise DeliveryFailed(UNREACHABLE, retryable=True)

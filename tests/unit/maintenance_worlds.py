@@ -47,6 +47,7 @@ from caretaker.domain.maintenance.actions import (
     UnsetNoout,
 )
 from caretaker.domain.maintenance.machine import Step
+from caretaker.domain.maintenance.silence_spec import AlertmanagerRef
 from caretaker.domain.maintenance.spec import read_maintenance_spec
 from caretaker.domain.maintenance.status import (
     ACTIVE_PHASES,
@@ -402,15 +403,15 @@ class Cluster:
         return DrainRound(evicted, len(ended), tuple(blocked))
 
     # -- MaintenancePorts: Alertmanager ---------------------------------------------------
-    def live_silences(self, url: str) -> tuple[Silence, ...]:
+    def live_silences(self, url: AlertmanagerRef) -> tuple[Silence, ...]:
         self._call("live_silences")
         return self.alertmanager.live(url)
 
-    def put_silence(self, url: str, silence_id: str | None, draft: SilenceDraft) -> str:
+    def put_silence(self, url: AlertmanagerRef, silence_id: str | None, draft: SilenceDraft) -> str:
         self._call("put_silence")
         return self.alertmanager.put(url, silence_id, draft)
 
-    def expire_silence(self, url: str, silence_id: str) -> None:
+    def expire_silence(self, url: AlertmanagerRef, silence_id: str) -> None:
         self._call("expire_silence")
         self.alertmanager.expire(url, silence_id)
 

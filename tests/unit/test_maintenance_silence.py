@@ -3,6 +3,7 @@ executor against the fake cluster and its fake Alertmanager (``fake_alertmanager
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ from maintenance_worlds import IDENTITY, Cluster
 
 from caretaker.domain.common.reasons import WARNING
 from caretaker.domain.maintenance.silence_record import SilenceState
-from caretaker.domain.maintenance.silence_spec import LabelMatch, render
+from caretaker.domain.maintenance.silence_spec import AlertmanagerRef, LabelMatch, render
 from caretaker.domain.maintenance.spec import read_maintenance_spec
 from caretaker.domain.maintenance.status import NodePhase
 
@@ -20,7 +21,7 @@ SILENCE: dict[str, Any] = {"alertmanager": {"url": URL}}
 
 
 def silenced(**extra: Any) -> Cluster:
-    spec = {"nodes": ["a"], "silence": {**SILENCE, **extra}}
+    spec = {"nodes": ["a"], "silence": copy.deepcopy({**SILENCE, **extra})}
     return Cluster(spec, {"a": (1, 2)})
 
 
@@ -65,6 +66,16 @@ def test_defaults_and_rendering() -> None:
         ({**SILENCE, "matchers": [['d=~"("']]}, "spec.silence.matchers[0][0]", "regular"),
         ({**SILENCE, "matchers": [['d!="x"']]}, "spec.silence.matchers[0]", "at least one"),
         ({**SILENCE, "extra": 1}, "spec.silence.extra", "unknown field"),
+        (
+            {"alertmanager": {"url": URL, "bearerTokenSecretRef": {"name": "t"}}},
+            "spec.silence.alertmanager.bearerTokenSecretRef.key",
+            "required",
+        ),
+        (
+            {"alertmanager": {"url": URL, "bearerTokenSecretRef": {"name": "T", "key": "k"}}},
+            "spec.silence.alertmanager.bearerTokenSecretRef.name",
+            "not a valid Secret name",
+        ),
     ],
 )
 def test_bad_silence_specs_name_the_field(silence: dict[str, Any], path: str, words: str) -> None:
@@ -183,6 +194,25 @@ def test_expired_on_abort_and_on_deletion(how: str) -> None:
     assert cluster.leftovers() == []
 
 
+def test_the_bearer_token_comes_from_a_secret_in_the_maintenance_namespace() -> None:
+    token = {"name": "am-token", "key": "token"}
+    cluster = silenced()
+    cluster.spec_raw["silence"]["alertmanager"]["bearerTokenSecretRef"] = token
+    cluster.run_until(lambda c: c.phase() == NodePhase.IN_MAINTENANCE)
+    found = condition(cluster)
+    assert (found["reason"], found["message"]) == (
+        "SilenceFailed",
+        "node a: Secret ops/am-token not found",
+    )
+    cluster.alertmanager.secrets.add(("ops", "am-token", "token"))
+    cluster.tick = timedelta(seconds=40)  # retried after RETRY_AFTER
+    cluster.step()
+    cluster.step()
+    assert condition(cluster)["status"] == "True"
+    assert cluster.alertmanager.asked == {AlertmanagerRef(URL, "ops", "am-token", "token")}
+    assert cluster.status_doc["nodes"][0]["silence"]["bearerTokenSecretRef"] == token
+
+
 def test_a_node_without_osds_gets_only_the_node_silence() -> None:
     cluster = Cluster({"nodes": ["a"], "silence": SILENCE}, {"a": ()})
     cluster.run_until(lambda c: c.phase() == NodePhase.IN_MAINTENANCE)
@@ -192,6 +222,6 @@ def test_a_node_without_osds_gets_only_the_node_silence() -> None:
 def test_no_silence_spec_no_alertmanager_call_and_no_condition() -> None:
     cluster = Cluster({"nodes": ["a"], "release": ["a"]})
     cluster.run_until(Cluster.finished)
-    assert cluster.alertmanager.urls == set()
+    assert cluster.alertmanager.asked == set()
     assert all(c["type"] != "Silenced" for c in cluster.status_doc["conditions"])
     assert IDENTITY  # the fake's Maintenance

@@ -23,7 +23,12 @@ from caretaker.domain.maintenance.silence_record import (
     node_marker_prefix,
     silence_marker,
 )
-from caretaker.domain.maintenance.silence_spec import LabelMatch, SilenceSpec, render
+from caretaker.domain.maintenance.silence_spec import (
+    AlertmanagerRef,
+    LabelMatch,
+    SilenceSpec,
+    render,
+)
 from caretaker.domain.maintenance.spec import MaintenanceSpec, read_maintenance_spec
 from caretaker.domain.maintenance.status import MaintenanceStatus, NodePhase, NodeRecord
 from caretaker.domain.maintenance.world import World
@@ -39,7 +44,7 @@ class HoldSilences:
     """Create or extend the node's silences (one per matcher group) until ``ends_at``."""
 
     node: str
-    url: str
+    alertmanager: AlertmanagerRef
     starts_at: datetime  # for a silence created now (a whole second, see ``_whole_second``)
     matchers: tuple[tuple[LabelMatch, ...], ...]
     markers: tuple[str, ...]
@@ -54,7 +59,7 @@ class ExpireSilences:
     """End the node's silences now: the recorded IDs and any carrying the node's marker."""
 
     node: str
-    url: str
+    alertmanager: AlertmanagerRef
     ids: tuple[str, ...]
     marker_prefix: str
     record: SilenceRecord
@@ -101,9 +106,9 @@ def plan_silences(
                 status = status.replace_node(record.with_(silence=ended))
                 continue
             done = rec.with_(state=SilenceState.EXPIRED, error="", tried_at=None)
-            url = rec.url or (spec.url if spec is not None else "")
+            where = _where(rec, spec, identity)
             prefix = node_marker_prefix(identity, record.name)
-            work.append(ExpireSilences(record.name, url, rec.ids, prefix, done))
+            work.append(ExpireSilences(record.name, where, rec.ids, prefix, done))
     return status, tuple(work)
 
 
@@ -131,9 +136,28 @@ def _hold(
     ids = tuple(ids[i] if i < len(ids) else "" for i in range(len(rendered)))
     markers = tuple(silence_marker(identity, record.name, i) for i in range(len(rendered)))
     comment = f"Caretaker: Maintenance {identity} holds node {record.name} away"
-    url = rec.url if rec is not None and rec.url and rec.ids else spec.url
-    done = SilenceRecord(SilenceState.ACTIVE, url, (), texts, start, ends_at)
-    return HoldSilences(record.name, url, start, rendered, markers, ids, ends_at, comment, done)
+    kept = rec if rec is not None and rec.url and rec.ids else None
+    where = _where(kept, spec, identity)
+    done = SilenceRecord(
+        state=SilenceState.ACTIVE,
+        url=where.url,
+        token_secret=where.token_secret,
+        token_key=where.token_key,
+        matchers=texts,
+        started_at=start,
+        ends_at=ends_at,
+    )
+    return HoldSilences(record.name, where, start, rendered, markers, ids, ends_at, comment, done)
+
+
+def _where(rec: SilenceRecord | None, spec: SilenceSpec | None, identity: str) -> AlertmanagerRef:
+    """The Alertmanager of silences already made (from the record), else the spec's."""
+    namespace = identity.split("/", 1)[0]
+    if rec is not None and rec.url:
+        return AlertmanagerRef(rec.url, namespace, rec.token_secret, rec.token_key)
+    if spec is not None:
+        return AlertmanagerRef(spec.url, namespace, spec.token_secret, spec.token_key)
+    return AlertmanagerRef("", namespace)
 
 
 def _whole_second(now: datetime) -> datetime:

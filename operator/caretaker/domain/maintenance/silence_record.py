@@ -27,6 +27,8 @@ class SilenceState(StrEnum):
 class SilenceRecord:
     state: SilenceState = SilenceState.ACTIVE
     url: str = ""  # the Alertmanager holding them (expired there even if the spec changes)
+    token_secret: str = ""  # and the Secret with its bearer token ("" when none)
+    token_key: str = ""
     ids: tuple[str, ...] = ()  # one per silence of spec.silence.matchers, in that order
     matchers: tuple[str, ...] = ()  # each silence's matchers as written to Alertmanager
     started_at: datetime | None = None  # the hold's start: maxDuration counts from here
@@ -53,6 +55,9 @@ def silence_to_dict(record: SilenceRecord | None) -> dict[str, Any] | None:
     return {
         "state": str(record.state),
         "alertmanager": record.url,
+        "bearerTokenSecretRef": {"name": record.token_secret, "key": record.token_key}
+        if record.token_secret
+        else None,
         "ids": list(record.ids),
         "matchers": list(record.matchers),
         "startedAt": format_time(record.started_at) if record.started_at else None,
@@ -65,6 +70,8 @@ def silence_to_dict(record: SilenceRecord | None) -> dict[str, Any] | None:
 def silence_from_dict(raw: object) -> SilenceRecord | None:
     if not isinstance(raw, Mapping):
         return None
+    token = raw.get("bearerTokenSecretRef")
+    token = token if isinstance(token, Mapping) else {}
     try:
         state = SilenceState(raw.get("state", SilenceState.ACTIVE))
     except ValueError:
@@ -72,6 +79,8 @@ def silence_from_dict(raw: object) -> SilenceRecord | None:
     return SilenceRecord(
         state=state,
         url=str(raw.get("alertmanager") or ""),
+        token_secret=str(token.get("name") or ""),
+        token_key=str(token.get("key") or ""),
         ids=tuple(str(i) for i in raw.get("ids") or ()),
         matchers=tuple(str(m) for m in raw.get("matchers") or ()),
         started_at=parse_time(raw.get("startedAt")),

@@ -23,6 +23,19 @@ MAX_SILENCES = 10
 _MATCHER = re.compile(r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*$')
 _PLACEHOLDER = re.compile(r"\{([a-zA-Z]*)\}")
 _PLACEHOLDERS = {"node", "osds"}
+_SECRET_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+_SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
+
+
+@dataclass(frozen=True)
+class AlertmanagerRef:
+    """Where the silences are kept: the URL, and the key of a Secret in the Maintenance's
+    namespace that holds a bearer token ("" when none)."""
+
+    url: str
+    namespace: str = ""
+    token_secret: str = ""
+    token_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,8 @@ DEFAULT_MATCHERS: tuple[tuple[LabelMatch, ...], ...] = (
 @dataclass(frozen=True)
 class SilenceSpec:
     url: str
+    token_secret: str = ""  # spec.silence.alertmanager.bearerTokenSecretRef
+    token_key: str = ""
     matchers: tuple[tuple[LabelMatch, ...], ...] = DEFAULT_MATCHERS
     tail: timedelta = DEFAULT_TAIL
     max_duration: timedelta = DEFAULT_MAX_DURATION
@@ -75,7 +90,8 @@ def read_silence(r: SpecReader, raw: Mapping[str, Any]) -> SilenceSpec | None:
     path = "spec.silence"
     r.unknown_keys(raw, {"alertmanager", "matchers", "tail", "maxDuration"}, path)
     am = r.section(raw, "alertmanager", path)
-    r.unknown_keys(am, {"url"}, f"{path}.alertmanager")
+    r.unknown_keys(am, {"url", "bearerTokenSecretRef"}, f"{path}.alertmanager")
+    secret, key = _read_token_ref(r, am, f"{path}.alertmanager")
     url = r.string(am, "url", f"{path}.alertmanager")
     if url is None:
         r.fail(f"{path}.alertmanager.url", "required: the Alertmanager base URL")
@@ -86,7 +102,28 @@ def read_silence(r: SpecReader, raw: Mapping[str, Any]) -> SilenceSpec | None:
     if tail > longest:
         r.fail(f"{path}.tail", f"longer than spec.silence.maxDuration ({longest})")
     matchers = _read_matchers(r, raw, f"{path}.matchers")
-    return SilenceSpec(url or "", matchers, tail, longest) if url else None
+    return SilenceSpec(url, secret, key, matchers, tail, longest) if url else None
+
+
+def _read_token_ref(r: SpecReader, am: Mapping[str, Any], path: str) -> tuple[str, str]:
+    if "bearerTokenSecretRef" not in am:
+        return "", ""
+    path = f"{path}.bearerTokenSecretRef"
+    ref = am["bearerTokenSecretRef"]
+    if not isinstance(ref, Mapping):
+        r.fail(path, "must be an object with name and key")
+        return "", ""
+    r.unknown_keys(ref, {"name", "key"}, path)
+    name, key = r.string(ref, "name", path), r.string(ref, "key", path)
+    if name is None:
+        r.fail(f"{path}.name", "required: a Secret in the Maintenance's namespace")
+    elif not _SECRET_NAME.match(name):
+        r.fail(f"{path}.name", f"{name!r} is not a valid Secret name")
+    if key is None:
+        r.fail(f"{path}.key", "required: the key inside the Secret that holds the token")
+    elif not _SECRET_KEY.match(key):
+        r.fail(f"{path}.key", f"{key!r} is not a valid Secret key")
+    return (name, key) if name and key else ("", "")
 
 
 def _read_matchers(

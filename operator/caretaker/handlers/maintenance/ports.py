@@ -13,9 +13,11 @@ from typing import Any, Protocol
 from caretaker.clients.ceph.base import CephClient
 from caretaker.clients.kube.lease import acquire_lease, release_lease, renew_lease
 from caretaker.clients.kube.nodes import cordon_for, uncordon_for
+from caretaker.clients.kube.secrets import read_secret_value
 from caretaker.clients.notify.alertmanager import AlertmanagerClient
 from caretaker.clients.notify.silences import Matcher, Silence
 from caretaker.clients.notify.wire import RetryPolicy
+from caretaker.domain.maintenance.silence_spec import AlertmanagerRef
 from caretaker.domain.maintenance.world import World
 from caretaker.handlers.disruption.ports import ClaimLedger
 from caretaker.handlers.drain.round import DrainRound, PodRef, drain_round
@@ -63,15 +65,15 @@ class MaintenancePorts(ClaimLedger, ObjectWrites, Protocol):
         self, evict: Iterable[PodRef], finished: Iterable[PodRef], grace_period_seconds: int | None
     ) -> DrainRound: ...
 
-    def live_silences(self, url: str) -> tuple[Silence, ...]:
-        """The silences of the Alertmanager at ``url`` that are active or pending."""
+    def live_silences(self, am: AlertmanagerRef) -> tuple[Silence, ...]:
+        """The silences of that Alertmanager that are active or pending."""
         ...
 
-    def put_silence(self, url: str, silence_id: str | None, draft: SilenceDraft) -> str:
+    def put_silence(self, am: AlertmanagerRef, silence_id: str | None, draft: SilenceDraft) -> str:
         """Creates a silence, or updates ``silence_id``; returns the ID Alertmanager answers."""
         ...
 
-    def expire_silence(self, url: str, silence_id: str) -> None: ...
+    def expire_silence(self, am: AlertmanagerRef, silence_id: str) -> None: ...
 
 
 # A reconcile must not wait long for Alertmanager: one retry, a few seconds in all.
@@ -127,11 +129,11 @@ class KubeMaintenancePorts(KubeExecutorPorts):
     ) -> DrainRound:
         return drain_round(self.kube, evict, finished, grace_period_seconds)
 
-    def live_silences(self, url: str) -> tuple[Silence, ...]:
-        return tuple(s for s in self._alertmanager(url).list_silences() if s.state != "expired")
+    def live_silences(self, am: AlertmanagerRef) -> tuple[Silence, ...]:
+        return tuple(s for s in self._alertmanager(am).list_silences() if s.state != "expired")
 
-    def put_silence(self, url: str, silence_id: str | None, draft: SilenceDraft) -> str:
-        return self._alertmanager(url).create_silence(
+    def put_silence(self, am: AlertmanagerRef, silence_id: str | None, draft: SilenceDraft) -> str:
+        return self._alertmanager(am).create_silence(
             draft.matchers,
             draft.starts_at,
             draft.ends_at,
@@ -140,11 +142,18 @@ class KubeMaintenancePorts(KubeExecutorPorts):
             silence_id=silence_id,
         )
 
-    def expire_silence(self, url: str, silence_id: str) -> None:
-        self._alertmanager(url).expire_silence(silence_id)
+    def expire_silence(self, am: AlertmanagerRef, silence_id: str) -> None:
+        self._alertmanager(am).expire_silence(silence_id)
 
-    def _alertmanager(self, url: str) -> AlertmanagerClient:
-        return AlertmanagerClient(url, timeout=SILENCE_TIMEOUT, retry=SILENCE_RETRY)
+    def _alertmanager(self, am: AlertmanagerRef) -> AlertmanagerClient:
+        """A client for one round's calls; the token is read from its Secret each time (get
+        only: a rotated token is used at once)."""
+        token = None
+        if am.token_secret:
+            token = read_secret_value(self.kube, am.namespace, am.token_secret, am.token_key)
+        return AlertmanagerClient(
+            am.url, bearer_token=token, timeout=SILENCE_TIMEOUT, retry=SILENCE_RETRY
+        )
 
     def _ceph(self) -> CephClient:
         if self.services.ceph is None:

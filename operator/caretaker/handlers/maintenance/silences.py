@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 
+from caretaker.clients.kube.secrets import SecretUnavailable
 from caretaker.clients.notify.outcome import DeliveryFailed
 from caretaker.clients.notify.silences import Matcher, Silence
 from caretaker.domain.common.reasons import Note
@@ -62,7 +63,7 @@ def _carry_out(
 
 
 def _hold(ports: MaintenancePorts, item: HoldSilences) -> tuple[str, ...]:
-    active = ports.live_silences(item.url)
+    active = ports.live_silences(item.alertmanager)
     ids: list[str] = []
     for known, marker, group in zip(item.ids, item.markers, item.matchers, strict=True):
         found = _find(active, known, marker)
@@ -73,7 +74,7 @@ def _hold(ports: MaintenancePorts, item: HoldSilences) -> tuple[str, ...]:
             created_by=CREATED_BY,
             comment=f"{item.comment} [{marker}]",
         )
-        ids.append(ports.put_silence(item.url, found.id if found else None, draft))
+        ids.append(ports.put_silence(item.alertmanager, found.id if found else None, draft))
     return tuple(ids)
 
 
@@ -86,14 +87,14 @@ def _find(active: Sequence[Silence], known: str, marker: str) -> Silence | None:
 
 
 def _expire(ports: MaintenancePorts, item: ExpireSilences) -> None:
-    active = ports.live_silences(item.url)
+    active = ports.live_silences(item.alertmanager)
     mine = {s.id for s in active if f"[{item.marker_prefix}" in s.comment}
     for silence_id in sorted(mine | ({i for i in item.ids if i} & {s.id for s in active})):
-        ports.expire_silence(item.url, silence_id)
+        ports.expire_silence(item.alertmanager, silence_id)
 
 
 def _failure_text(error: Exception) -> str:
     """What went wrong, in words (the clients' errors already say it; others get a prefix)."""
-    if isinstance(error, DeliveryFailed | ValueError):
+    if isinstance(error, DeliveryFailed | SecretUnavailable | ValueError):
         return str(error)
     return f"Alertmanager call failed: {error}"
