@@ -21,8 +21,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from fake_alertmanager import FakeAlertmanager
+
 from caretaker.clients.kube.custom import CustomRef, StatusWrite
 from caretaker.clients.kube.events import ObjectRef
+from caretaker.clients.notify.silences import Silence
 from caretaker.constants import RELEASE_ANNOTATION
 from caretaker.domain.ceph.cluster import CephCluster, OkToStop
 from caretaker.domain.ceph.osd_placement import NodeOsds
@@ -44,6 +47,7 @@ from caretaker.domain.maintenance.actions import (
     UnsetNoout,
 )
 from caretaker.domain.maintenance.machine import Step
+from caretaker.domain.maintenance.silence_spec import AlertmanagerRef
 from caretaker.domain.maintenance.spec import read_maintenance_spec
 from caretaker.domain.maintenance.status import (
     ACTIVE_PHASES,
@@ -57,7 +61,7 @@ from caretaker.domain.maintenance.status import (
 from caretaker.domain.maintenance.world import GateResult, LeaseView, NodeView, World
 from caretaker.handlers.drain.round import DrainRound, PodRef
 from caretaker.handlers.maintenance.executor import reconcile_once
-from caretaker.handlers.maintenance.ports import MaintenancePorts
+from caretaker.handlers.maintenance.ports import MaintenancePorts, SilenceDraft
 from caretaker.handlers.maintenance.snapshot import identity_of
 
 NAMESPACE, NAME = "ops", "nightly"
@@ -142,6 +146,7 @@ class Cluster:
         self.claims: dict[str, Claim] = {}  # the cluster-wide disruption ledger
         self.ledger_error = ""
         self.ceph_up = True
+        self.alertmanager = FakeAlertmanager(lambda: self.now)  # spec.silence
         # Other writers between this operator's snapshot and its write.
         self.racing_claim: Claim | None = None  # entered in the ledger just before our claim
         self.racing_edit = False  # the object is edited before the status write (409)
@@ -397,6 +402,19 @@ class Cluster:
                 self.osd_up[osd] = False
         return DrainRound(evicted, len(ended), tuple(blocked))
 
+    # -- MaintenancePorts: Alertmanager ---------------------------------------------------
+    def live_silences(self, url: AlertmanagerRef) -> tuple[Silence, ...]:
+        self._call("live_silences")
+        return self.alertmanager.live(url)
+
+    def put_silence(self, url: AlertmanagerRef, silence_id: str | None, draft: SilenceDraft) -> str:
+        self._call("put_silence")
+        return self.alertmanager.put(url, silence_id, draft)
+
+    def expire_silence(self, url: AlertmanagerRef, silence_id: str) -> None:
+        self._call("expire_silence")
+        self.alertmanager.expire(url, silence_id)
+
     def write_status(
         self, ref: CustomRef, status: Mapping[str, Any], resource_version: str
     ) -> StatusWrite:
@@ -604,6 +622,7 @@ class Cluster:
         left += [f"noout on {b}" for b, owner in self.noout_buckets.items() if owner == self.us]
         left += [f"lease on {n}" for n, h in self.leases.items() if h == mine]
         left += [f"claim {c}" for c in self.claims if c.startswith(f"maintenance/{mine}/")]
+        left += [f"silence {s.id}" for s in self.alertmanager.active() if mine in s.comment]
         return left
 
     def finished(self) -> bool:

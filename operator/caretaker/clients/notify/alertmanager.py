@@ -105,9 +105,13 @@ class AlertmanagerClient:
         ends_at: datetime,
         created_by: str,
         comment: str,
+        *,
+        silence_id: str | None = None,
     ) -> str:
-        """Creates a silence and returns its ID."""
-        body = silence_body(matchers, starts_at, ends_at, created_by, comment)
+        """Creates a silence (or updates ``silence_id``) and returns its ID."""
+        body = silence_body(
+            matchers, starts_at, ends_at, created_by, comment, silence_id=silence_id
+        )
         answer = self._call("POST", "/api/v2/silences", judge_alertmanager, encode_json(body))
         return self._parsed(lambda: parse_silence_id(answer.json()))
 

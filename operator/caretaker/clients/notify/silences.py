@@ -69,8 +69,12 @@ def silence_body(
     ends_at: datetime,
     created_by: str,
     comment: str,
+    *,
+    silence_id: str | None = None,
 ) -> dict[str, JsonValue]:
-    """The ``POST /api/v2/silences`` body; ``ValueError`` for what Alertmanager would refuse."""
+    """The ``POST /api/v2/silences`` body; ``ValueError`` for what Alertmanager would refuse.
+    With ``silence_id`` the body updates that silence (Alertmanager keeps the ID when only the end
+    moves and ``startsAt`` is the one it holds, otherwise it expires it and answers a new ID)."""
     if not matchers:
         raise ValueError("a silence needs at least one matcher")
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
@@ -79,13 +83,16 @@ def silence_body(
         raise ValueError("a silence must end after it starts")
     if not created_by.strip() or not comment.strip():
         raise ValueError("created_by and comment must not be empty")
-    return {
+    body: dict[str, JsonValue] = {
         "matchers": [matcher.to_json() for matcher in matchers],
         "startsAt": iso_utc(starts_at),
         "endsAt": iso_utc(ends_at),
         "createdBy": created_by,
         "comment": comment,
     }
+    if silence_id:
+        body["id"] = silence_id
+    return body
 
 
 def parse_silence_id(document: object) -> str:

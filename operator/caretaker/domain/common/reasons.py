@@ -36,6 +36,13 @@ class Reason:
     PROGRESSING = "Progressing"
     CLEANED_UP = "CleanedUp"
     ACTION_FAILED = "ActionFailed"
+    # spec.silence: Events, and the reasons of the Silenced condition
+    SILENCED = "Silenced"
+    SILENCE_EXPIRED = "SilenceExpired"
+    SILENCE_FAILED = "SilenceFailed"
+    SILENCE_HELD = "Held"
+    SILENCE_NOT_HELD = "NotHeld"
+    SILENCE_LAPSED = "MaxDurationReached"
 
 
 @dataclass(frozen=True)

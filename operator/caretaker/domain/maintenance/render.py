@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from caretaker.domain.common.conditions import merge_conditions
+from caretaker.domain.common.conditions import Condition, merge_conditions
 from caretaker.domain.common.reasons import Reason
 from caretaker.domain.maintenance.machine import Step
 from caretaker.domain.maintenance.status import (
@@ -19,9 +19,14 @@ from caretaker.domain.maintenance.status import (
 
 
 def render_status(
-    step: Step, previous_conditions: Sequence[Mapping[str, Any]], generation: int, now: datetime
+    step: Step,
+    previous_conditions: Sequence[Mapping[str, Any]],
+    generation: int,
+    now: datetime,
+    extra: Sequence[Condition] = (),
 ) -> dict[str, Any]:
-    """The whole status subresource for one write: progress, summary, conditions."""
+    """The whole status subresource for one write: progress, summary, conditions (the
+    summary's, then ``extra``: the ``Silenced`` condition)."""
     nodes = step.status.nodes
     done = sum(n.phase == NodePhase.COMPLETED for n in nodes)
     active = [n for n in nodes if n.phase in ACTIVE_PHASES]
@@ -38,7 +43,9 @@ def render_status(
         "currentNode": current or None,
         "nextWindow": summary.next_window or None,
         "observedGeneration": generation,
-        "conditions": merge_conditions(previous_conditions, summary.conditions(), now, generation),
+        "conditions": merge_conditions(
+            previous_conditions, [*summary.conditions(), *extra], now, generation
+        ),
     }
 
 

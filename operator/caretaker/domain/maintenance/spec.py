@@ -15,6 +15,7 @@ from croniter import CroniterBadDateError, croniter
 from caretaker.domain.common.validation import FieldError, SpecReader
 from caretaker.domain.common.windows import AlwaysOpen, OneOffWindow, RecurringWindow, Window
 from caretaker.domain.drain.rules import DrainSpec, read_drain_options
+from caretaker.domain.maintenance.silence_spec import SilenceSpec, read_silence
 
 DEFAULT_HEALTHY_PG_STATES = r"^active\+clean(\+scrubbing(\+deep)?)?$"
 LATEST_END = datetime.max.replace(tzinfo=UTC)
@@ -73,6 +74,7 @@ class MaintenanceSpec:
     ceph: CephSpec = CephSpec()
     gates: GatesSpec = GatesSpec()
     hold: HoldSpec = HoldSpec()
+    silence: SilenceSpec | None = None  # absent: no silence
     release: tuple[str, ...] = ()
     suspend: bool = False
     abort: bool = False
@@ -87,6 +89,7 @@ _TOP_KEYS = {
     "ceph",
     "gates",
     "hold",
+    "silence",
     "release",
     "suspend",
     "abort",
@@ -130,6 +133,9 @@ def read_maintenance_spec(
         ceph=_read_ceph(r, r.section(raw, "ceph", "spec")),
         gates=_read_gates(r, r.section(raw, "gates", "spec")),
         hold=_read_hold(r, r.section(raw, "hold", "spec")),
+        silence=read_silence(r, r.section(raw, "silence", "spec"))
+        if raw.get("silence") is not None
+        else None,
         release=r.string_list(raw, "release", "spec"),
         suspend=r.boolean(raw, "suspend", "spec", False),
         abort=r.boolean(raw, "abort", "spec", False),

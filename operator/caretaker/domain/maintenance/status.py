@@ -13,6 +13,11 @@ from enum import StrEnum
 from typing import Any
 
 from caretaker.domain.common.timestamps import format_time, parse_time
+from caretaker.domain.maintenance.silence_record import (
+    SilenceRecord,
+    silence_from_dict,
+    silence_to_dict,
+)
 
 
 class NodePhase(StrEnum):
@@ -109,6 +114,7 @@ class NodeRecord:
     released_at: datetime | None = None
     finished_at: datetime | None = None
     message: str = ""
+    silence: SilenceRecord | None = None  # the Alertmanager silences held for the node
 
     def with_(self, **changes: Any) -> NodeRecord:
         return replace(self, **changes)
@@ -151,6 +157,7 @@ def node_to_dict(record: NodeRecord) -> dict[str, Any]:
     out = {_camel(key): value for key, value in asdict(record).items()}
     out.update({_camel(key): _stamp_or_none(getattr(record, key)) for key in _TIME_FIELDS})
     out.update(noout=_noout_to_dict(record.noout), osds=list(record.osds), phase=str(record.phase))
+    out["silence"] = silence_to_dict(record.silence)
     return out
 
 
@@ -191,6 +198,7 @@ def node_from_dict(raw: Mapping[str, Any]) -> NodeRecord:
         osds_up_when_prepared=bool(raw.get("osdsUpWhenPrepared", True)),
         boot_id_when_prepared=str(raw.get("bootIdWhenPrepared") or ""),
         message=str(raw.get("message") or ""),
+        silence=silence_from_dict(raw.get("silence")),
         **{name: parse_time(raw.get(_camel(name))) for name in _TIME_FIELDS},
     )
 

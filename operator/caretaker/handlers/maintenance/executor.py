@@ -37,9 +37,11 @@ from caretaker.domain.maintenance.render import (
     record_evictions,
     render_status,
 )
+from caretaker.domain.maintenance.silence import silence_condition, silence_spec_of
 from caretaker.domain.maintenance.status import MaintenanceStatus, NodePhase
 from caretaker.domain.maintenance.world import World
 from caretaker.handlers.maintenance.ports import MaintenancePorts
+from caretaker.handlers.maintenance.silences import keep_silences
 from caretaker.metrics import record_maintenance_phase
 
 logger = logging.getLogger("caretaker.maintenance")
@@ -99,11 +101,14 @@ def reconcile_once(ports: MaintenancePorts, body: Mapping[str, Any], now: dateti
             logger.warning("action %s failed: %s", step.action, error)
             action_error = str(error)
             status = record_action_error(status, step.action.node, action_error)
-    step = Step(status, step.summary, step.action, step.notes, step.cleaned_up)
+    status, silence_notes = keep_silences(ports, world, status)
+    step = Step(status, step.summary, step.action, (*step.notes, *silence_notes), step.cleaned_up)
     meta = body["metadata"]
     previous = (body.get("status") or {}).get("conditions") or []
     ref = CustomRef(MAINTENANCES, meta["namespace"], meta["name"])
-    status_doc = render_status(step, previous, world.generation, now)
+    silenced = silence_condition(status, silence_spec_of(world))
+    extra = (silenced,) if silenced is not None else ()
+    status_doc = render_status(step, previous, world.generation, now, extra)
     version = str(meta.get("resourceVersion") or "")
     idle = step.action is None and not step.notes
     if idle and changes_nothing(body.get("status"), status_doc):

@@ -6,17 +6,34 @@ Services; the unit tests drive the same executor against a fake cluster."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from caretaker.clients.ceph.base import CephClient
 from caretaker.clients.kube.lease import acquire_lease, release_lease, renew_lease
 from caretaker.clients.kube.nodes import cordon_for, uncordon_for
+from caretaker.clients.kube.secrets import read_secret_value
+from caretaker.clients.notify.alertmanager import AlertmanagerClient
+from caretaker.clients.notify.silences import Matcher, Silence
+from caretaker.clients.notify.wire import RetryPolicy
+from caretaker.domain.maintenance.silence_spec import AlertmanagerRef
 from caretaker.domain.maintenance.world import World
 from caretaker.handlers.disruption.ports import ClaimLedger
 from caretaker.handlers.drain.round import DrainRound, PodRef, drain_round
 from caretaker.handlers.maintenance.snapshot import build_world, lease_name
 from caretaker.handlers.ports import KubeExecutorPorts, ObjectWrites
+
+
+@dataclass(frozen=True)
+class SilenceDraft:
+    """A silence to create or update in Alertmanager."""
+
+    matchers: tuple[Matcher, ...]
+    starts_at: datetime
+    ends_at: datetime
+    created_by: str
+    comment: str
 
 
 class MaintenancePorts(ClaimLedger, ObjectWrites, Protocol):
@@ -47,6 +64,21 @@ class MaintenancePorts(ClaimLedger, ObjectWrites, Protocol):
     def drain_round(
         self, evict: Iterable[PodRef], finished: Iterable[PodRef], grace_period_seconds: int | None
     ) -> DrainRound: ...
+
+    def live_silences(self, am: AlertmanagerRef) -> tuple[Silence, ...]:
+        """The silences of that Alertmanager that are active or pending."""
+        ...
+
+    def put_silence(self, am: AlertmanagerRef, silence_id: str | None, draft: SilenceDraft) -> str:
+        """Creates a silence, or updates ``silence_id``; returns the ID Alertmanager answers."""
+        ...
+
+    def expire_silence(self, am: AlertmanagerRef, silence_id: str) -> None: ...
+
+
+# A reconcile must not wait long for Alertmanager: one retry, a few seconds in all.
+SILENCE_RETRY = RetryPolicy(max_attempts=2, max_total_seconds=4.0, initial_backoff=0.3)
+SILENCE_TIMEOUT = 4.0
 
 
 class KubeMaintenancePorts(KubeExecutorPorts):
@@ -96,6 +128,32 @@ class KubeMaintenancePorts(KubeExecutorPorts):
         self, evict: Iterable[PodRef], finished: Iterable[PodRef], grace_period_seconds: int | None
     ) -> DrainRound:
         return drain_round(self.kube, evict, finished, grace_period_seconds)
+
+    def live_silences(self, am: AlertmanagerRef) -> tuple[Silence, ...]:
+        return tuple(s for s in self._alertmanager(am).list_silences() if s.state != "expired")
+
+    def put_silence(self, am: AlertmanagerRef, silence_id: str | None, draft: SilenceDraft) -> str:
+        return self._alertmanager(am).create_silence(
+            draft.matchers,
+            draft.starts_at,
+            draft.ends_at,
+            draft.created_by,
+            draft.comment,
+            silence_id=silence_id,
+        )
+
+    def expire_silence(self, am: AlertmanagerRef, silence_id: str) -> None:
+        self._alertmanager(am).expire_silence(silence_id)
+
+    def _alertmanager(self, am: AlertmanagerRef) -> AlertmanagerClient:
+        """A client for one round's calls; the token is read from its Secret each time (get
+        only: a rotated token is used at once)."""
+        token = None
+        if am.token_secret:
+            token = read_secret_value(self.kube, am.namespace, am.token_secret, am.token_key)
+        return AlertmanagerClient(
+            am.url, bearer_token=token, timeout=SILENCE_TIMEOUT, retry=SILENCE_RETRY
+        )
 
     def _ceph(self) -> CephClient:
         if self.services.ceph is None:
