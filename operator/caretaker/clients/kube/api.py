@@ -30,6 +30,7 @@ REQUEST_TIMEOUT = (5.0, 30.0)  # connect, read (seconds)
 RETRY_ATTEMPTS = 5
 RETRY_WAIT_MAX_SECONDS = 4.0
 LIST_PAGE_SIZE = 500
+CONNECTION_POOL_SIZE = 64
 
 MERGE_PATCH = "application/merge-patch+json"
 
@@ -71,15 +72,23 @@ def load_api_client(kubeconfig: Path | None = None, context: str | None = None) 
 
     The global default configuration of the kubernetes package is left untouched.
     """
+    configuration = Configuration()
     if kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
-        configuration = Configuration()
         load_incluster: Any = kube_config.load_incluster_config
         load_incluster(client_configuration=configuration)
-        return ApiClient(configuration)
-    config_file = str(kubeconfig) if kubeconfig is not None else None
-    new_client: Any = kube_config.new_client_from_config
-    client: ApiClient = new_client(config_file=config_file, context=context, persist_config=False)
-    return client
+    else:
+        load_file: Any = kube_config.load_kube_config
+        config_file = str(kubeconfig) if kubeconfig is not None else None
+        load_file(
+            config_file=config_file,
+            context=context,
+            client_configuration=configuration,
+            persist_config=False,
+        )
+    # every loop of the operator shares this client, and each watch holds a connection:
+    # urllib3's default of 10 would open (and TLS-handshake) a new connection for most requests
+    configuration.connection_pool_maxsize = CONNECTION_POOL_SIZE
+    return ApiClient(configuration)
 
 
 def close_api_client(api: ApiClient) -> None:
