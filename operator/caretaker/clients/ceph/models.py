@@ -72,7 +72,14 @@ class OsdTree:
         ]
 
     def bucket_named(self, name: str) -> CrushNode | None:
-        return next((node for node in self.buckets() if node.name == name), None)
+        return self._buckets_by_name.get(name)
+
+    @cached_property
+    def _buckets_by_name(self) -> dict[str, CrushNode]:
+        named: dict[str, CrushNode] = {}
+        for node in self.buckets():
+            named.setdefault(node.name, node)  # the first, as a scan in id order would find
+        return named
 
     def osds_under(self, bucket_name: str) -> frozenset[int]:
         """All OSD ids below a bucket, at any depth."""
@@ -96,13 +103,11 @@ class OsdTree:
 
     def ancestry(self, osd_id: int) -> tuple[tuple[str, str], ...]:
         """(type, name) of every bucket above an OSD, from its host up to its root."""
-        parent = {child: node.id for node in self.buckets() for child in node.children}
         chain: list[tuple[str, str]] = []
-        current = parent.get(osd_id)
-        while current is not None and len(chain) < len(self.nodes):
-            node = self.nodes[current]
-            chain.append((node.type, node.name))
-            current = parent.get(current)
+        parent = self._parents.get(osd_id)
+        while parent is not None and len(chain) < len(self.nodes):
+            chain.append((parent.type, parent.name))
+            parent = self._parents.get(parent.id)
         return tuple(chain)
 
     def ancestors(self, node_id: int) -> tuple[CrushNode, ...]:
