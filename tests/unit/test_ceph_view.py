@@ -54,3 +54,23 @@ def test_loops_starting_together_read_a_new_map_once() -> None:
     assert sizes == [180] * 8
     assert ceph.counts["status"] == 8
     assert [ceph.counts[c] for c in MAP_COMMANDS] == [1, 1, 1, 1]
+
+
+def test_which_node_carries_which_osd_is_matched_once_per_map_and_node_list() -> None:
+    view._by_fsid.clear()
+    ceph = SyntheticCeph(HOSTS[:30])
+    client = SyntheticClient(ceph)
+    hostnames = dict.fromkeys(HOSTS[:30], "")
+    first = read_cluster(client, fallback_type="host", hostnames=hostnames)
+    placements = dict(view._placements)
+    again = read_cluster(client, fallback_type="host", hostnames=hostnames)
+    assert again.node_osds == first.node_osds
+    assert view._placements == placements  # taken from the first round
+    fewer = {name: label for name, label in hostnames.items() if name != HOSTS[3]}
+    narrower = read_cluster(client, fallback_type="host", hostnames=fewer)
+    assert HOSTS[3] not in narrower.node_osds  # another node list: matched again
+    assert narrower.osds_of(HOSTS[4]) == first.osds_of(HOSTS[4])
+    client.add_noout(first.osds_of(HOSTS[4]))  # a new OSD map: matched again on it
+    read_cluster(client, fallback_type="host", hostnames=hostnames)
+    key = (tuple(sorted(hostnames.items())), ())
+    assert view._placements[key].facts is not placements[key].facts
