@@ -8,19 +8,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from caretaker.domain.common.secret_refs import SECRET_NAME, SecretKeyRef, read_secret_key_ref
 from caretaker.domain.common.validation import SpecReader
 
-_SECRET_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
-_SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
+__all__ = ["PrometheusSpec", "SecretKeyRef", "SecretRef", "read_secret_key_ref"]
+
 _URL = re.compile(r"^https?://[^\s/]+")
-
-
-@dataclass(frozen=True)
-class SecretKeyRef:
-    """One key of a Secret in the policy's namespace."""
-
-    name: str
-    key: str
 
 
 @dataclass(frozen=True)
@@ -41,28 +34,13 @@ class PrometheusSpec:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
-def read_secret_key_ref(r: SpecReader, raw: Mapping[str, Any], path: str) -> SecretKeyRef | None:
-    """Reads ``{name, key}``; both are required."""
-    r.unknown_keys(raw, {"name", "key"}, path)
-    name, key = r.string(raw, "name", path), r.string(raw, "key", path)
-    if name is None:
-        r.fail(f"{path}.name", "required: the name of a Secret in the policy's namespace")
-    elif not _SECRET_NAME.match(name):
-        r.fail(f"{path}.name", f"{name!r} is not a valid Secret name")
-    if key is None:
-        r.fail(f"{path}.key", "required: the key inside the Secret that holds the value")
-    elif not _SECRET_KEY.match(key):
-        r.fail(f"{path}.key", f"{key!r} is not a valid Secret key")
-    return SecretKeyRef(name, key) if name and key else None
-
-
 def read_secret_ref(r: SpecReader, raw: Mapping[str, Any], path: str) -> SecretRef | None:
     r.unknown_keys(raw, {"name"}, path)
     name = r.string(raw, "name", path)
     if name is None:
         r.fail(f"{path}.name", "required: the name of a Secret in the policy's namespace")
         return None
-    if not _SECRET_NAME.match(name):
+    if not SECRET_NAME.match(name):
         r.fail(f"{path}.name", f"{name!r} is not a valid Secret name")
         return None
     return SecretRef(name)

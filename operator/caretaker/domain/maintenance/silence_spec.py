@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from caretaker.domain.common.secret_refs import read_secret_key_ref
 from caretaker.domain.common.validation import SpecReader
 
 DEFAULT_TAIL = timedelta(minutes=10)
@@ -23,8 +24,6 @@ MAX_SILENCES = 10
 _MATCHER = re.compile(r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*$')
 _PLACEHOLDER = re.compile(r"\{([a-zA-Z]*)\}")
 _PLACEHOLDERS = {"node", "osds"}
-_SECRET_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
-_SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
 
 
 @dataclass(frozen=True)
@@ -113,17 +112,8 @@ def _read_token_ref(r: SpecReader, am: Mapping[str, Any], path: str) -> tuple[st
     if not isinstance(ref, Mapping):
         r.fail(path, "must be an object with name and key")
         return "", ""
-    r.unknown_keys(ref, {"name", "key"}, path)
-    name, key = r.string(ref, "name", path), r.string(ref, "key", path)
-    if name is None:
-        r.fail(f"{path}.name", "required: a Secret in the Maintenance's namespace")
-    elif not _SECRET_NAME.match(name):
-        r.fail(f"{path}.name", f"{name!r} is not a valid Secret name")
-    if key is None:
-        r.fail(f"{path}.key", "required: the key inside the Secret that holds the token")
-    elif not _SECRET_KEY.match(key):
-        r.fail(f"{path}.key", f"{key!r} is not a valid Secret key")
-    return (name, key) if name and key else ("", "")
+    found = read_secret_key_ref(r, ref, path, owner="Maintenance")
+    return (found.name, found.key) if found else ("", "")
 
 
 def _read_matchers(
