@@ -110,7 +110,8 @@ def report(results: dict[str, Any]) -> str:
         f"baseline (no operator): {sum(base.values()):.1f} requests/min",
         f"first action (Lease taken) after the window opened: 1st {_seconds(_nth(first, 1))}, "
         f"{n // 2}th {_seconds(_nth(first, n // 2))}, {n}th {_seconds(hundredth)} "
-        f"({len(first)} of {n} acted)",
+        f"({len(first)} of {n} acted; the benchmark's watches reopened "
+        f"{results.get('watch_reconnects', 0)} times)",
         "first status change (a node left Pending): "
         + ", ".join(f"{k}th {_seconds(_nth(results['first_status'], k))}" for k in (1, n // 2, n)),
         f"reconciles/min (controller_runtime_reconcile_total): idle "

@@ -74,31 +74,63 @@ class FirstSeen:
         self.action: dict[str, float] = {}
         self.status_change: dict[str, float] = {}
         self.watches = [watch.Watch(), watch.Watch()]
+        self.stopped = False
+        self.reconnects = 0
 
     def start(self) -> None:
         threading.Thread(target=self._leases, daemon=True).start()
         threading.Thread(target=self._maintenances, daemon=True).start()
 
     def stop(self) -> None:
+        self.stopped = True
         for one in self.watches:
             one.stop()
 
     def _leases(self) -> None:
-        leases = CoordinationV1Api(self.api).list_namespaced_lease
-        for event in self.watches[0].stream(leases, world.LEASE_NAMESPACE, timeout_seconds=3600):
+        def seen(event: dict[str, Any]) -> None:
             name = event["object"].metadata.name.removeprefix("caretaker-node-")
             owner = self.owner.get(name)
             if owner and event["object"].spec.holder_identity:
                 self.action.setdefault(owner, time.time())
 
+        leases = CoordinationV1Api(self.api).list_namespaced_lease
+        self._follow(self.watches[0], seen, leases, world.LEASE_NAMESPACE)
+
     def _maintenances(self) -> None:
-        api = CustomObjectsApi(self.api).list_namespaced_custom_object
-        args = ("caretaker.dev", "v1alpha1", world.NAMESPACE, "maintenances")
-        for event in self.watches[1].stream(api, *args, timeout_seconds=3600):
+        def seen(event: dict[str, Any]) -> None:
             body = event["object"]
             nodes = (body.get("status") or {}).get("nodes") or []
             if any(n.get("phase", "Pending") != "Pending" for n in nodes):
                 self.status_change.setdefault(body["metadata"]["name"], time.time())
+
+        api = CustomObjectsApi(self.api).list_namespaced_custom_object
+        self._follow(
+            self.watches[1], seen, api, "caretaker.dev", "v1alpha1", world.NAMESPACE, "maintenances"
+        )
+
+    def _follow(self, one: watch.Watch, seen: Any, list_call: Any, *args: str) -> None:
+        """Follows a watch, and opens it again from the last version seen if the connection
+        drops (under load the API server may end a stream early), so that no event is lost."""
+        version = ""
+        while not self.stopped:
+            try:
+                for event in one.stream(
+                    list_call, *args, resource_version=version or None, timeout_seconds=3600
+                ):
+                    seen(event)
+                    obj = event["object"]
+                    meta = obj["metadata"] if isinstance(obj, dict) else obj.metadata
+                    version = (
+                        meta.get("resourceVersion")
+                        if isinstance(meta, dict)
+                        else meta.resource_version
+                    ) or version
+            except Exception as error:  # noqa: BLE001 - reopened; counted in the report
+                if self.stopped:
+                    return
+                self.reconnects += 1
+                print(f"watch reopened after: {type(error).__name__}: {error}", flush=True)
+                time.sleep(0.2)
 
 
 class Sampler:
@@ -308,6 +340,7 @@ def _with_operator(
         "busy": busy,
         "first_action": sorted(t - opening.timestamp() for t in seen.action.values()),
         "first_status": sorted(t - opening.timestamp() for t in seen.status_change.values()),
+        "watch_reconnects": seen.reconnects,
         "objects": args.nodes + args.maintenances + args.policies,
         "phases": dict(phases),
         "log": str(log),
