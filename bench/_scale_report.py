@@ -112,6 +112,7 @@ def report(results: dict[str, Any]) -> str:
         f"{n // 2}th {_seconds(_nth(first, n // 2))}, {n}th {_seconds(hundredth)} "
         f"({len(first)} of {n} acted; the benchmark's watches reopened "
         f"{results.get('watch_reconnects', 0)} times)",
+        f"the node whose drain a budget blocks, at the end: {results.get('blocked_node', '?')}",
         "first status change (a node left Pending): "
         + ", ".join(f"{k}th {_seconds(_nth(results['first_status'], k))}" for k in (1, n // 2, n)),
         f"reconciles/min (controller_runtime_reconcile_total): idle "

@@ -286,6 +286,15 @@ def _node_phases(api: ApiClient, count: int) -> Counter[str]:
     return phases
 
 
+def _blocked_node(api: ApiClient, index: int) -> str:
+    """Where the node whose drain a budget blocks stands at the end (is the blocked drain
+    reached at all?)."""
+    body = get_maintenance(api, world.NAMESPACE, world.maintenance_name(index)) or {}
+    nodes = (body.get("status") or {}).get("nodes") or [{}]
+    first = nodes[0]
+    return f"{first.get('name')}: {first.get('phase')}, {first.get('message', '')}"[:300]
+
+
 def _with_operator(
     api: ApiClient,
     args: argparse.Namespace,
@@ -330,6 +339,7 @@ def _with_operator(
         busy = sampler.phase(args.busy_seconds)
         seen.stop()
         phases = _node_phases(api, len(groups))
+        blocked = _blocked_node(api, len(groups) // 2)
         final_counts = _with_status(api, args)
     return {
         "baseline": baseline,
@@ -343,6 +353,7 @@ def _with_operator(
         "watch_reconnects": seen.reconnects,
         "objects": args.nodes + args.maintenances + args.policies,
         "phases": dict(phases),
+        "blocked_node": blocked,
         "log": str(log),
     }
 
