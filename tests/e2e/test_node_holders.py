@@ -44,7 +44,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.ceph, pytest.mark.kube]
 
 LIFECYCLE = ("MaintenancePlanned", "MaintenanceInProgress", "DrainInProgress", "Drained")
 STRATEGIC = "application/strategic-merge-patch+json"
-NM_CRD = "nodemaintenances.medik8s.io"
+NM_CRD = "nodemaintenances.nodemaintenance.medik8s.io"
 NM_PATH = "/apis/nodemaintenance.medik8s.io/v1beta1/nodemaintenances"
 KURED_DS = "/apis/apps/v1/namespaces/kube-system/daemonsets"
 KURED_LOCK = "weave.works/kured-node-lock"
@@ -223,13 +223,15 @@ def _left_alone_until_released(
     node: str,
     holder: str,
     release: Callable[[], None],
+    untouched: Callable[[], bool] = lambda: True,
 ) -> None:
     identity = f"{namespace}/held"
     create_maintenance(kube_api, namespace, "held", {"nodes": [node]})
     with run_operator():
 
         def waiting() -> dict[str, Any] | None:
-            record = node_status(status_of(kube_api, namespace, "held") or {"nodes": []}, node)
+            records = status_of(kube_api, namespace, "held").get("nodes") or []
+            record = next((r for r in records if r["name"] == node), {})
             return record if f"held by {holder}" in record.get("message", "") else None
 
         record = wait_until(waiting, 60, f"node {node} held by {holder}")
@@ -242,6 +244,7 @@ def _left_alone_until_released(
         assert noout_osds(ceph) == set()
         ours = lifecycle(node_object(kube_api, node))
         assert all(not c["message"].startswith(identity) for c in ours.values())
+        assert untouched(), "the other tool's hold is as it was"
         release()
         wait_until(lambda: lease_holder(kube_api, node) == identity, 60, "the Lease taken")
         patch_maintenance(kube_api, namespace, "held", {"spec": {"abort": True}})
@@ -293,6 +296,11 @@ def test_node_maintenance_holds_the_node(
     )
 
 
+def _still_set(api: ApiClient, node: str, condition: dict[str, str]) -> bool:
+    shown = lifecycle(node_object(api, node)).get(condition["type"]) or {}
+    return all(shown.get(k) == v for k, v in condition.items())
+
+
 def test_someone_elses_lifecycle_condition_holds_the_node(
     kube_api: ApiClient,
     clean_nodes: dict[str, list[int]],
@@ -317,6 +325,7 @@ def test_someone_elses_lifecycle_condition_holds_the_node(
             node,
             "reason OtherTool (condition MaintenancePlanned)",
             lambda: _set_condition(kube_api, node, None, "MaintenancePlanned"),
+            lambda: _still_set(kube_api, node, condition),
         )
     finally:
         _set_condition(kube_api, node, None, "MaintenancePlanned")

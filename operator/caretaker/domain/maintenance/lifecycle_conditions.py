@@ -44,6 +44,16 @@ def wanted_types(phase: NodePhase, held_by_other: bool) -> tuple[str, ...]:
     return () if held_by_other else WANTED.get(phase, ())
 
 
+def _maybe_held(world: World, node: str, phase: NodePhase) -> bool:
+    """Whether another tool may hold a node in Preflight: the holds are read for the nodes that
+    were in Preflight when the world was read, so a node that has just entered it shows no
+    condition until the next round has checked them."""
+    if phase != NodePhase.PREFLIGHT:
+        return False
+    before = next((r.phase for r in world.status.nodes if r.name == node), None)
+    return before != NodePhase.PREFLIGHT or node in world.holders
+
+
 def condition_changes(world: World, status: MaintenanceStatus) -> tuple[ConditionChange, ...]:
     """What to change on each node so it shows exactly the conditions its phase calls for."""
     owner = world.identity
@@ -52,14 +62,14 @@ def condition_changes(world: World, status: MaintenanceStatus) -> tuple[Conditio
         view = world.nodes.get(record.name)
         if view is None:
             continue
-        held = record.phase == NodePhase.PREFLIGHT and record.name in world.holders
-        wanted = wanted_types(record.phase, held)
+        wanted = wanted_types(record.phase, _maybe_held(world, record.name, record.phase))
         ours = {c.type for c in view.conditions if c.type in LIFECYCLE_TYPES and is_own(c, owner)}
+        theirs = {c.type for c in view.conditions if not is_own(c, owner)}
         text = f"Maintenance {owner}, node phase {record.phase.value}"
         put = tuple(
             NodeCondition(t, "True", CARETAKER_REASON, owner_message(owner, text))
             for t in wanted
-            if t not in ours
+            if t not in ours and t not in theirs  # another tool's condition is never replaced
         )
         remove = tuple(sorted(ours - set(wanted)))
         if put or remove:
