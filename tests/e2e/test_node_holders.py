@@ -9,7 +9,6 @@ lifecycle condition) is left alone, with the holder named in status, until the h
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,13 +18,13 @@ import pytest
 from kubernetes.client import ApiClient
 
 from caretaker.clients.kube.api import (
-    MERGE_PATCH,
     KubeApiError,
     api_path,
     request_json,
     watch_events,
 )
 from fixtures.ceph import CephTestbed
+from fixtures.holders import LIFECYCLE, lifecycle
 from fixtures.maintenance import (
     OperatorFactory,
     create_maintenance,
@@ -42,20 +41,9 @@ from fixtures.operator import apply_crd, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.ceph, pytest.mark.kube]
 
-LIFECYCLE = ("MaintenancePlanned", "MaintenanceInProgress", "DrainInProgress", "Drained")
 STRATEGIC = "application/strategic-merge-patch+json"
 NM_CRD = "nodemaintenances.nodemaintenance.medik8s.io"
 NM_PATH = "/apis/nodemaintenance.medik8s.io/v1beta1/nodemaintenances"
-KURED_DS = "/apis/apps/v1/namespaces/kube-system/daemonsets"
-KURED_LOCK = "weave.works/kured-node-lock"
-
-
-def lifecycle(node_obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {
-        c["type"]: c
-        for c in (node_obj.get("status") or {}).get("conditions") or []
-        if c["type"] in LIFECYCLE and c.get("status") == "True"
-    }
 
 
 class ConditionWatch:
@@ -127,39 +115,6 @@ def test_lifecycle_conditions_follow_the_maintenance(
 def _ready_heartbeat(api: ApiClient, node: str) -> str:
     conditions = node_object(api, node)["status"]["conditions"]
     return str(next(c for c in conditions if c["type"] == "Ready")["lastHeartbeatTime"])
-
-
-@pytest.fixture
-def kured_lock(kube_api: ApiClient) -> Iterator[Callable[[str | None], None]]:
-    """kured's DaemonSet in kube-system (no pod: its selector matches no node); the function
-    sets its lock annotation to a node (or removes it)."""
-    body = {
-        "apiVersion": "apps/v1",
-        "kind": "DaemonSet",
-        "metadata": {"name": "kured"},
-        "spec": {
-            "selector": {"matchLabels": {"name": "kured"}},
-            "template": {
-                "metadata": {"labels": {"name": "kured"}},
-                "spec": {
-                    "nodeSelector": {"caretaker.dev/no-such-node": "true"},
-                    "containers": [{"name": "kured", "image": "kured:absent"}],
-                },
-            },
-        },
-    }
-    request_json(kube_api, "POST", KURED_DS, body=body)
-
-    def lock(node: str | None) -> None:
-        value = None
-        if node is not None:
-            value = json.dumps({"nodeID": node, "metadata": {"unschedulable": False}, "TTL": 0})
-        patch = {"metadata": {"annotations": {KURED_LOCK: value}}}
-        path = f"{KURED_DS}/kured"
-        request_json(kube_api, "PATCH", path, body=patch, content_type=MERGE_PATCH)
-
-    yield lock
-    request_json(kube_api, "DELETE", f"{KURED_DS}/kured")
 
 
 @pytest.fixture
