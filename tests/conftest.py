@@ -23,6 +23,7 @@ pytest_plugins = [
     "fixtures.maintenance",
     "fixtures.chart",
     "fixtures.health",
+    "fixtures.holders",
 ]
 
 

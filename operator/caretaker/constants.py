@@ -48,3 +48,6 @@ FINALIZER = f"{GROUP}/finalizer"  # kopf's: cleanup before a Maintenance or poli
 NODE_LEASE_PREFIX = "caretaker-node-"  # + node name: one node worked on by one actor
 LEDGER_LEASE_PREFIX = "caretaker-disruptions-"  # + Ceph fsid: the disruption ledger
 LEADER_LEASE = "caretaker-leader"  # leader election among operator copies
+
+# -- other tools that may hold a node (read only) -------------------------------------------
+KURED_DAEMONSET = ("kube-system", "kured")  # kured's defaults for --ds-namespace / --ds-name

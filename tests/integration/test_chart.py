@@ -430,6 +430,21 @@ def test_clusterwide_and_namespaced_grant_the_same_rules() -> None:
     }
 
 
+def test_other_tools_holds_are_read_and_only_our_node_conditions_written() -> None:
+    """Node lifecycle conditions (nodes/status patch), medik8s NodeMaintenances (list) and
+    kured's lock on its one DaemonSet (get): nothing more of the other tools."""
+    for name in VARIANTS:
+        rules = rbac_by_namespace(render_variant(name))
+        cluster = rules[None]
+        assert {r for r in cluster if r[1] == "nodes/status"} == {("", "nodes/status", "patch", ())}
+        assert {r for r in cluster if r[1] == "nodemaintenances"} == {
+            ("nodemaintenance.medik8s.io", "nodemaintenances", "list", ())
+        }
+        assert rules["kube-system"] == {("apps", "daemonsets", "get", ("kured",))}, name
+        others = {r for space, found in rules.items() if space != "kube-system" for r in found}
+        assert not any(r[1] == "daemonsets" for r in others)
+
+
 def test_maintenance_only_grants_nothing_for_health_policies() -> None:
     docs = render(
         {"healthPolicies": {"enabled": False}, "rook": {"namespace": "rook-ceph"}},

@@ -31,6 +31,7 @@ from caretaker.domain.ceph.cluster import CephCluster, OkToStop
 from caretaker.domain.ceph.osd_placement import NodeOsds
 from caretaker.domain.ceph.topology import PoolPlacement, Topology
 from caretaker.domain.common.merge_patch import apply_merge_patch
+from caretaker.domain.common.node_holders import NodeCondition
 from caretaker.domain.common.reasons import Note
 from caretaker.domain.disruption.ledger import Admission, Claim, admit, maintenance_claimant
 from caretaker.domain.drain.rules import PodView
@@ -107,6 +108,7 @@ class FakeNode:
     pods: list[PodView] = field(default_factory=list)
     down_at: datetime | None = None  # OSDs went down (the team's reboot)
     back_at: datetime | None = None  # OSDs come up again
+    conditions: dict[str, NodeCondition] = field(default_factory=dict)  # lifecycle, by type
 
 
 class Cluster:
@@ -227,7 +229,9 @@ class Cluster:
             release_annotation=(meta.get("annotations") or {}).get(RELEASE_ANNOTATION, ""),
             deleting=bool(meta.get("deletionTimestamp")),
             nodes={
-                n: NodeView(n, f.unschedulable, f.cordoned_by, f.ready, f.boot_id)
+                n: NodeView(
+                    n, f.unschedulable, f.cordoned_by, f.ready, f.boot_id, (*f.conditions.values(),)
+                )
                 for n, f in self.nodes.items()
             },
             selected=tuple(
@@ -414,6 +418,15 @@ class Cluster:
     def expire_silence(self, url: AlertmanagerRef, silence_id: str) -> None:
         self._call("expire_silence")
         self.alertmanager.expire(url, silence_id)
+
+    def patch_node_conditions(
+        self, node: str, put: tuple[NodeCondition, ...], remove: tuple[str, ...]
+    ) -> None:
+        conditions = self.nodes[node].conditions
+        for condition in put:
+            conditions[condition.type] = condition
+        for kind in remove:
+            conditions.pop(kind, None)
 
     def write_status(
         self, ref: CustomRef, status: Mapping[str, Any], resource_version: str

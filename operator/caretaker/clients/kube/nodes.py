@@ -33,6 +33,12 @@ def node_writes() -> int:
         return _writes[0]
 
 
+def count_node_write() -> None:
+    """A node (or its status) was patched: node lists taken before are stale."""
+    with _writes_lock:
+        _writes[0] += 1
+
+
 @dataclass(frozen=True)
 class Taint:
     """A node taint; identity is (key, effect). ``time_added`` is kept as the server wrote it."""
@@ -55,6 +61,8 @@ class NodeInfo:
     annotations: Mapping[str, str] = field(default_factory=dict)
     ready: bool | None = None  # the Ready condition; None when the node reports none
     boot_id: str = ""  # status.nodeInfo.bootID: changes with every boot of the machine
+    # status.conditions other than the kubelet's own (type, status, reason, message)
+    conditions: tuple[tuple[str, str, str, str], ...] = field(default=(), compare=False)
     resource_version: str = field(default="", compare=False)
 
     @property
@@ -73,6 +81,7 @@ def node_info_from_json(obj: JsonObject) -> NodeInfo:
         annotations=dict(metadata.get("annotations") or {}),
         ready=node_ready(obj),
         boot_id=str(((obj.get("status") or {}).get("nodeInfo") or {}).get("bootID") or ""),
+        conditions=_other_conditions(obj),
         resource_version=str(metadata.get("resourceVersion", "")),
     )
 
@@ -83,6 +92,22 @@ def node_ready(obj: JsonObject) -> bool | None:
         if condition.get("type") == "Ready":
             return bool(condition.get("status") == "True")
     return None
+
+
+KUBELET_CONDITIONS = {"Ready", "MemoryPressure", "DiskPressure", "PIDPressure"}
+
+
+def _other_conditions(obj: JsonObject) -> tuple[tuple[str, str, str, str], ...]:
+    return tuple(
+        (
+            str(c.get("type")),
+            str(c.get("status")),
+            str(c.get("reason") or ""),
+            str(c.get("message") or ""),
+        )
+        for c in (obj.get("status") or {}).get("conditions") or []
+        if c.get("type") not in KUBELET_CONDITIONS
+    )
 
 
 def taints_with(taints: tuple[Taint, ...], taint: Taint) -> tuple[Taint, ...]:

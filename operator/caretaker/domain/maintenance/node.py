@@ -51,6 +51,8 @@ def preflight(record: NodeRecord, ctx: NodeContext) -> NodeStep:
         if not gate.holds:
             return wait(record, f"waiting for gate: {gate.waiting}")
     holder = ctx.lease_other(name)
+    if holder is None and name in world.holders:  # another tool's: left alone (node_holders)
+        return wait(record, f"waiting: node {name} is held by {world.holders[name]}")
     if holder:
         return wait(record, f"waiting: node {name} is held by {holder} (Lease)")
     if not ctx.lease_ours(name):

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from caretaker.domain.ceph.cluster import CephCluster, OkToStop
+from caretaker.domain.common.node_holders import NodeCondition
 from caretaker.domain.common.validation import FieldError
 from caretaker.domain.disruption.ledger import Claim
 from caretaker.domain.drain.rules import PodView
@@ -22,6 +23,7 @@ class NodeView:
     cordoned_by: str | None  # value of the caretaker.dev/cordoned-by annotation
     ready: bool | None = None  # None when the node reports no Ready condition
     boot_id: str = ""  # the kubelet's bootID: a new one means the machine has rebooted
+    conditions: tuple[NodeCondition, ...] = ()  # its Node lifecycle conditions (anyone's)
 
 
 @dataclass(frozen=True)
@@ -60,3 +62,4 @@ class World:
     )  # node -> PromQL gates
     disruptions: tuple[Claim, ...] = ()  # the cluster-wide disruption ledger
     ledger_error: str = ""  # why the ledger could not be read ("" when it was)
+    holders: Mapping[str, str] = field(default_factory=dict)  # node -> another tool holding it

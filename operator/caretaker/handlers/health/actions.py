@@ -52,6 +52,7 @@ from caretaker.domain.health.records import RemediationView
 from caretaker.domain.health.targets import TargetKind
 from caretaker.handlers.drain.round import pod_view, run_plan
 from caretaker.handlers.health.ceph import HealthCeph
+from caretaker.handlers.health.node_lease import NodeLeases, give_node, take_node
 from caretaker.handlers.health.notify import NOTIFY_RETRY, NOTIFY_TIMEOUT
 
 ROOK_OSD_SELECTOR = "app=rook-ceph-osd,ceph-osd-id={}"
@@ -66,6 +67,7 @@ class ActionContext:
     rook_namespace: str | None
     records: Sequence[RemediationView]
     claims: Sequence[Claim] = ()  # the disruption ledger
+    leases: NodeLeases | None = None  # node actions take the node's Lease (node_lease)
 
     @property
     def identity(self) -> str:
@@ -157,6 +159,19 @@ def _restart_osd(ctx: ActionContext, osd: int, *, evict: bool) -> ActionOutcome:
 
 
 def _node_action(ctx: ActionContext, action: Cordon | Drain | Taint, node: str) -> ActionOutcome:
+    """On a node no other tool holds, with its Lease (released when done, kept while draining)."""
+    if ctx.leases is None:
+        return _on_node(ctx, action, node)
+    held = take_node(ctx.kube, ctx.leases, node, ctx.identity)
+    if held is not None:
+        return ActionOutcome(False, f"{kind_of(action)} skipped: {held}; left alone")
+    outcome = _on_node(ctx, action, node)
+    if not outcome.draining:
+        give_node(ctx.kube, ctx.leases, node, ctx.identity)
+    return outcome
+
+
+def _on_node(ctx: ActionContext, action: Cordon | Drain | Taint, node: str) -> ActionOutcome:
     if isinstance(action, Taint):
         taint = NodeTaint(action.key, str(action.effect), action.value or None)
         changed = add_taint(ctx.kube, node, taint)

@@ -17,6 +17,7 @@ from caretaker.handlers.disruption.ports import ClaimLedger
 from caretaker.handlers.health.actions import ActionContext, ActionOutcome, run_action
 from caretaker.handlers.health.bookkeeping import RecordDeleter
 from caretaker.handlers.health.ceph import HealthCeph
+from caretaker.handlers.health.node_lease import NodeLeases
 from caretaker.handlers.health.notify import KubeNotifier, Notifier, SendOutcome
 from caretaker.handlers.health.world import PolicyObject, build_world
 from caretaker.handlers.ports import KubeExecutorPorts, ObjectWrites
@@ -63,13 +64,15 @@ class KubeHealthPorts(KubeExecutorPorts):
         delete_record(self.kube, namespace, name)
 
     def run_action(self, world: HealthWorld, planned: PlannedAction) -> ActionOutcome:
+        settings = self.services.settings
         context = ActionContext(
             kube=self.kube,
             ceph=self.ceph,
             policy=world.policy,
-            rook_namespace=self.services.settings.rook_namespace,
+            rook_namespace=settings.rook_namespace,
             records=world.remediations,
             claims=world.disruptions,
+            leases=NodeLeases(settings.lease_namespace, settings.lease_seconds),
         )
         return run_action(context, planned)
 

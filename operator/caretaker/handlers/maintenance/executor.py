@@ -40,6 +40,7 @@ from caretaker.domain.maintenance.render import (
 from caretaker.domain.maintenance.silence import silence_condition, silence_spec_of
 from caretaker.domain.maintenance.status import MaintenanceStatus, NodePhase
 from caretaker.domain.maintenance.world import World
+from caretaker.handlers.maintenance.node_conditions import sync_node_conditions
 from caretaker.handlers.maintenance.ports import MaintenancePorts
 from caretaker.handlers.maintenance.silences import keep_silences
 from caretaker.metrics import record_maintenance_phase
@@ -102,6 +103,7 @@ def reconcile_once(ports: MaintenancePorts, body: Mapping[str, Any], now: dateti
             action_error = str(error)
             status = record_action_error(status, step.action.node, action_error)
     status, silence_notes = keep_silences(ports, world, status)
+    sync_node_conditions(ports, world, status)  # Node lifecycle conditions, ours only
     step = Step(status, step.summary, step.action, (*step.notes, *silence_notes), step.cleaned_up)
     meta = body["metadata"]
     previous = (body.get("status") or {}).get("conditions") or []

@@ -12,11 +12,13 @@ from typing import Any, Protocol
 
 from caretaker.clients.ceph.base import CephClient
 from caretaker.clients.kube.lease import acquire_lease, release_lease, renew_lease
+from caretaker.clients.kube.node_holders import patch_node_conditions
 from caretaker.clients.kube.nodes import cordon_for, uncordon_for
 from caretaker.clients.kube.secrets import read_secret_value
 from caretaker.clients.notify.alertmanager import AlertmanagerClient
 from caretaker.clients.notify.silences import Matcher, Silence
 from caretaker.clients.notify.wire import RetryPolicy
+from caretaker.domain.common.node_holders import NodeCondition
 from caretaker.domain.maintenance.silence_spec import AlertmanagerRef
 from caretaker.domain.maintenance.world import World
 from caretaker.handlers.disruption.ports import ClaimLedger
@@ -74,6 +76,12 @@ class MaintenancePorts(ClaimLedger, ObjectWrites, Protocol):
         ...
 
     def expire_silence(self, am: AlertmanagerRef, silence_id: str) -> None: ...
+
+    def patch_node_conditions(
+        self, node: str, put: tuple[NodeCondition, ...], remove: tuple[str, ...]
+    ) -> None:
+        """Sets ``put`` and deletes the condition types ``remove`` in the node's status."""
+        ...
 
 
 # A reconcile must not wait long for Alertmanager: one retry, a few seconds in all.
@@ -144,6 +152,15 @@ class KubeMaintenancePorts(KubeExecutorPorts):
 
     def expire_silence(self, am: AlertmanagerRef, silence_id: str) -> None:
         self._alertmanager(am).expire_silence(silence_id)
+
+    def patch_node_conditions(
+        self, node: str, put: tuple[NodeCondition, ...], remove: tuple[str, ...]
+    ) -> None:
+        docs = [
+            {"type": c.type, "status": c.status, "reason": c.reason, "message": c.message}
+            for c in put
+        ]
+        patch_node_conditions(self.kube, node, docs, remove)
 
     def _alertmanager(self, am: AlertmanagerRef) -> AlertmanagerClient:
         """A client for one round's calls; the token is read from its Secret each time (get

@@ -25,6 +25,7 @@ from caretaker.domain.maintenance.world import (
 from caretaker.handlers.ceph.topology import node_hostnames, rook_osd_pods
 from caretaker.handlers.ceph.view import ask_ok_to_stop, read_cluster
 from caretaker.handlers.disruption.ledger import try_read_claims
+from caretaker.handlers.disruption.node_holders import foreign_holders, node_conditions
 from caretaker.handlers.drain.round import pod_view
 from caretaker.handlers.maintenance.gates import evaluate_gates
 from caretaker.handlers.services import Services
@@ -47,6 +48,7 @@ def node_view(info: NodeInfo) -> NodeView:
         info.annotations.get(CORDONED_BY_ANNOTATION),
         info.ready,
         info.boot_id,
+        node_conditions(info),
     )
 
 
@@ -108,6 +110,7 @@ def build_world(
         gates=_gates(services, spec, gated),
         disruptions=claims,
         ledger_error=ledger_error,
+        holders=foreign_holders(kube, gated, {n.name: n for n in infos}, identity),
     )
 
 
