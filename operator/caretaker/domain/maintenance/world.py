@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from caretaker.domain.ceph.cluster import CephCluster, OkToStop
+from caretaker.domain.common.freeze import FreezeView
 from caretaker.domain.common.validation import FieldError
 from caretaker.domain.disruption.ledger import Claim
 from caretaker.domain.drain.rules import PodView
@@ -60,3 +61,4 @@ class World:
     )  # node -> PromQL gates
     disruptions: tuple[Claim, ...] = ()  # the cluster-wide disruption ledger
     ledger_error: str = ""  # why the ledger could not be read ("" when it was)
+    freeze: FreezeView = field(default_factory=FreezeView)  # active MaintenanceFreezes

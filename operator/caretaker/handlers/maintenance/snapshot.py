@@ -26,6 +26,7 @@ from caretaker.handlers.ceph.topology import node_hostnames, rook_osd_pods
 from caretaker.handlers.ceph.view import ask_ok_to_stop, read_cluster
 from caretaker.handlers.disruption.ledger import try_read_claims
 from caretaker.handlers.drain.round import pod_view
+from caretaker.handlers.freeze.read import freeze_for
 from caretaker.handlers.maintenance.gates import evaluate_gates
 from caretaker.handlers.services import Services
 
@@ -108,6 +109,7 @@ def build_world(
         gates=_gates(services, spec, gated),
         disruptions=claims,
         ledger_error=ledger_error,
+        freeze=freeze_for(services, str(meta["namespace"]), now),
     )
 
 
