@@ -1,6 +1,8 @@
 """MaintenanceFreeze end to end: a Maintenance whose window is open starts no node while a
 freeze is active, shows the freeze in its status and in `kubectl get maintenance`, and starts
-once the freeze ends. The freeze is a real cluster-scoped object, read through the real API."""
+once the freeze ends; a HealthPolicy pages during the freeze but holds its disruptive step
+(setFlag on the real Ceph cluster) until the freeze ends. The freeze is a real cluster-scoped
+object, read through the real API."""
 
 from __future__ import annotations
 
@@ -16,6 +18,15 @@ from kubernetes.client import ApiClient
 
 from caretaker.clients.kube.api import KubeApiError, api_path, request_json
 from fixtures.ceph import CephTestbed
+from fixtures.health import (
+    HealthOperator,
+    PagerDuty,
+    create_policy,
+    event_reasons,
+    oncall,
+    records,
+    wait_evaluations,
+)
 from fixtures.maintenance import (
     OperatorFactory,
     create_maintenance,
@@ -127,3 +138,61 @@ def test_a_frozen_maintenance_waits_shows_the_freeze_and_starts_when_it_ends(
     assert kubectl_get(kube_env, namespace, "frozen")["FROZEN-BY"] in ("", "<none>")
     assert not is_cordoned(kube_api, node)
     assert noout_osds(ceph_cluster) == set()
+
+
+@pytest.mark.prometheus
+def test_a_frozen_health_policy_pages_but_holds_its_disruptive_step_until_the_freeze_ends(
+    kube_api: ApiClient,
+    ceph_cluster: CephTestbed,
+    health_operator: HealthOperator,
+    namespace: str,
+    pagerduty: PagerDuty,
+    freeze_until: datetime,
+) -> None:
+    spec = {
+        "interval": "5s",
+        "notifications": oncall("urgent"),
+        "rules": [
+            {
+                "name": "noout-left-set",
+                "expr": "ceph_osd_flag_noout == 1",
+                "severity": "urgent",
+                "target": {"kind": "cluster"},
+                "actions": [
+                    {"after": "0s", "notify": {}},
+                    {"after": "0s", "setFlag": {"flag": "noscrub"}},  # disruptive
+                ],
+            }
+        ],
+    }
+    ceph_cluster.ceph("osd", "unset", "noscrub")
+    ceph_cluster.ceph("osd", "set", "noout")
+    try:
+        create_policy(kube_api, namespace, "watch", spec)
+        with health_operator(pagerduty_url=pagerduty.receiver.url):
+            pagerduty.receiver.wait_for_requests(1, timeout=40)  # the page goes
+            assert datetime.now(UTC) < freeze_until, "the freeze ended before the page"
+            policy = wait_evaluations(kube_api, namespace, "watch", 2)
+            (rule,) = policy["status"]["rules"]
+            (target,) = rule["targets"]
+            assert (target["hold"]["step"], target["hold"]["reason"]) == (1, "Frozen")
+            assert f"MaintenanceFreeze peak-{namespace}" in target["hold"]["message"]
+            assert "noscrub" not in cluster_flags(ceph_cluster)
+            assert "ActionHeld" in event_reasons(kube_api, namespace, "watch")
+            assert [e["event_action"] for e in pagerduty.events()] == ["trigger"]
+            # the freeze ends: the held step runs
+            wait_until(
+                lambda: "noscrub" in cluster_flags(ceph_cluster), 90, "setFlag after the freeze"
+            )
+            assert datetime.now(UTC) >= freeze_until
+        done = [r for r in records(kube_api, namespace) if r["spec"]["action"] == "setFlag"]
+        assert [r["status"]["result"] for r in done] == ["Succeeded"]
+        started = datetime.fromisoformat(done[0]["status"]["startedAt"].replace("Z", "+00:00"))
+        assert started >= freeze_until
+    finally:
+        ceph_cluster.ceph("osd", "unset", "noout")
+        ceph_cluster.ceph("osd", "unset", "noscrub")
+
+
+def cluster_flags(ceph: CephTestbed) -> set[str]:
+    return set(str(ceph.ceph("osd", "dump")["flags"]).split(","))
