@@ -41,7 +41,7 @@ from fixtures.operator import wait_until
 pytestmark = [pytest.mark.e2e, pytest.mark.ceph, pytest.mark.kube]
 
 FREEZES = "/apis/caretaker.dev/v1alpha1/maintenancefreezes"
-FROZEN_FOR = timedelta(seconds=40)  # from the freeze's creation: long enough to look at it
+FROZEN_FOR = timedelta(seconds=50)  # from the freeze's creation: long enough to look at it
 
 
 def stamp(moment: datetime) -> str:
