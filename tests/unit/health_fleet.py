@@ -27,6 +27,7 @@ from caretaker.clients.kube.events import ObjectRef
 from caretaker.domain.ceph.cluster import OkToStop
 from caretaker.domain.ceph.osd_placement import NodeOsds
 from caretaker.domain.ceph.topology import Topology
+from caretaker.domain.common.freeze import FreezeView
 from caretaker.domain.common.reasons import Note
 from caretaker.domain.disruption.ledger import Admission, Claim, Observed, admit
 from caretaker.domain.health.actions import (
@@ -135,6 +136,7 @@ class Fleet:
     cluster_flags: set[str] = field(default_factory=set)  # noout, norebalance, ...
     noout: set[int] = field(default_factory=set)  # OSDs with their own noout
     maintenance: MaintenanceCover = field(default_factory=MaintenanceCover)
+    freeze: FreezeView = field(default_factory=FreezeView)  # the MaintenanceFreezes active now
     outcomes: dict[str, QueryOutcome] = field(default_factory=dict)  # overrides per rule
     # what happened
     actions: list[tuple[datetime, PlannedAction]] = field(default_factory=list)
@@ -251,6 +253,7 @@ class Fleet:
             remediations=tuple(v for v in views if v is not None),
             exporter_age=self.exporter_age,
             disruptions=tuple(self.claims.values()),
+            freeze=self.freeze,
         )
 
     # -- HealthPorts ----------------------------------------------------------------------

@@ -30,6 +30,7 @@ from caretaker.constants import RELEASE_ANNOTATION
 from caretaker.domain.ceph.cluster import CephCluster, OkToStop
 from caretaker.domain.ceph.osd_placement import NodeOsds
 from caretaker.domain.ceph.topology import PoolPlacement, Topology
+from caretaker.domain.common.freeze import freeze_of, freeze_view
 from caretaker.domain.common.merge_patch import apply_merge_patch
 from caretaker.domain.common.node_holders import NodeCondition
 from caretaker.domain.common.reasons import Note
@@ -146,7 +147,9 @@ class Cluster:
         self.gates: dict[str, tuple[GateResult, ...]] = {}
         self.leases: dict[str, str | None] = {}
         self.claims: dict[str, Claim] = {}  # the cluster-wide disruption ledger
-        self.ledger_error = ""
+        self.ledger_error = self.freezes_unreadable = ""
+        # MaintenanceFreeze objects as the API has them; why they cannot be listed ("" if they can)
+        self.freezes: list[dict[str, Any]] = []
         self.ceph_up = True
         self.alertmanager = FakeAlertmanager(lambda: self.now)  # spec.silence
         # Other writers between this operator's snapshot and its write.
@@ -251,6 +254,12 @@ class Cluster:
             gates=dict(self.gates),
             disruptions=tuple(self.claims.values()),
             ledger_error=self.ledger_error,
+            freeze=freeze_view(
+                [freeze_of(f) for f in self.freezes],
+                self.namespace,
+                now,
+                unreadable=self.freezes_unreadable,
+            ),
         )
 
     def world(self) -> World:

@@ -43,6 +43,7 @@ class Services:
         collections = [
             Collection("/api/v1", "nodes"),
             Collection("/apis/coordination.k8s.io/v1", "leases", settings.lease_namespace),
+            Collection(custom, "maintenancefreezes"),  # cluster-scoped: handlers/freeze/read.py
             *(
                 Collection(custom, plural, scope)
                 for plural in (MAINTENANCES, HEALTH_POLICIES, RECORDS)

@@ -22,6 +22,7 @@ from caretaker.cli.validate.manifests import Document
 from caretaker.cli.validate.promql_check import NOT_FOUND, check_exprs
 from caretaker.cli.validate.schema_check import SchemaError, schema_errors
 from caretaker.domain.common.durations import format_duration
+from caretaker.domain.common.freeze import read_freeze_spec
 from caretaker.domain.common.timestamps import format_time
 from caretaker.domain.common.validation import FieldError
 from caretaker.domain.common.windows import Window, final_end, is_over
@@ -32,6 +33,7 @@ SpecReader = Callable[[Mapping[str, Any]], tuple[object, list[FieldError]]]
 SEMANTIC_READERS: dict[str, SpecReader] = {
     "Maintenance": read_maintenance_spec,
     "HealthPolicy": read_health_policy_spec,
+    "MaintenanceFreeze": read_freeze_spec,
 }
 
 

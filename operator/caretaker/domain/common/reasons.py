@@ -36,6 +36,8 @@ class Reason:
     PROGRESSING = "Progressing"
     CLEANED_UP = "CleanedUp"
     ACTION_FAILED = "ActionFailed"
+    FROZEN = "Frozen"  # a MaintenanceFreeze holds: no node starts
+    NOT_FROZEN = "NotFrozen"
     # spec.silence: Events, and the reasons of the Silenced condition
     SILENCED = "Silenced"
     SILENCE_EXPIRED = "SilenceExpired"

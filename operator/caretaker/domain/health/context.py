@@ -31,6 +31,7 @@ class EvalContext:
     records_by_key: Mapping[str, RemediationView]
     disruptions: tuple[Claim, ...] = ()  # the cluster-wide disruption ledger
     ledger_error: str = ""
+    freeze: str = ""  # "" or the MaintenanceFreezes that hold every disruptive step
 
     def step_key(self, rule: RuleSpec, item: TargetStatus, index: int) -> str:
         assert item.firing_since is not None

@@ -15,6 +15,7 @@ from caretaker.domain.common.durations import format_duration
 from caretaker.domain.common.reasons import NORMAL, WARNING, Note
 from caretaker.domain.health.conditions import invalid_spec_conditions, policy_conditions
 from caretaker.domain.health.context import EvalContext
+from caretaker.domain.health.freeze import hastened
 from caretaker.domain.health.outputs import Evaluation, Outputs
 from caretaker.domain.health.paging import delivery_condition, give_up, is_incident, redeliveries
 from caretaker.domain.health.reasons import HealthReason, HoldReason
@@ -48,7 +49,7 @@ def evaluate(world: HealthWorld) -> Evaluation:
     """Decides one interval of a HealthPolicy from a snapshot of the world."""
     if world.spec is None:
         return Evaluation(world.status, invalid_spec_conditions(world.spec_errors))
-    spec, previous = world.spec, world.status
+    spec, previous = hastened(world.spec, world.freeze.factor), world.status
     circuit = circuit_reason(world.ceph, world.ceph_error)
     ctx = EvalContext(
         now=world.now,
@@ -62,6 +63,7 @@ def evaluate(world: HealthWorld) -> Evaluation:
         records_by_key={record.key: record for record in world.remediations},
         disruptions=world.disruptions,
         ledger_error=world.ledger_error,
+        freeze=world.freeze.message,
     )
     runs = [run for rule in previous.rules for item in rule.targets for run in item.steps]
     budget = initial_budget(world.ceph, world.remediations, runs, world.now)

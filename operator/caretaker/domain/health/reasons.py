@@ -49,6 +49,7 @@ class HoldReason:
     """Why a due ladder step did not run in this interval (kept in the target's status)."""
 
     MAINTENANCE = "Maintenance"
+    FROZEN = "Frozen"  # a MaintenanceFreeze holds disruptive steps; notifications still go
     CIRCUIT_OPEN = "CircuitOpen"
     LOW_UP_RATIO = "LowOsdUpRatio"
     MAX_CONCURRENT = "MaxConcurrentDisruptive"

@@ -116,6 +116,8 @@ def disruptive_hold(
 ) -> Held | None:
     """Why this disruptive step may not run now, or None when it may."""
     safety, circuit, ceph = gate.spec.safety, gate.circuit, gate.ceph
+    if gate.freeze:
+        return Held(HoldReason.FROZEN, f"frozen: {gate.freeze}; notifications still go")
     if circuit:
         return Held(HoldReason.CIRCUIT_OPEN, f"circuit open: {circuit}")
     if ceph is None:  # the circuit is open then; kept for the type checker

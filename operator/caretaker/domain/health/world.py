@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 
 from caretaker.domain.ceph.cluster import CephCluster, OkToStop
+from caretaker.domain.common.freeze import FreezeView
 from caretaker.domain.common.validation import FieldError
 from caretaker.domain.disruption.ledger import Claim
 from caretaker.domain.health.brakes import OutBrakes
@@ -82,6 +83,7 @@ class HealthWorld:
     # FRESHNESS_QUERY's answer. None (the default: unknown is not healthy) when it returned
     # nothing; then every rule but those about absence is Stale.
     exporter_age: timedelta | None = None
+    freeze: FreezeView = field(default_factory=FreezeView)  # MaintenanceFreezes active now
 
 
 def anything_firing(outcomes: Mapping[str, QueryOutcome], status: HealthPolicyStatus) -> bool:

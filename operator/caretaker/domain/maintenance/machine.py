@@ -17,6 +17,7 @@ from caretaker.domain.common.windows import (
 )
 from caretaker.domain.maintenance.actions import Action
 from caretaker.domain.maintenance.context import NodeContext
+from caretaker.domain.maintenance.freeze import frozen_message
 from caretaker.domain.maintenance.node import advance, rolling_back
 from caretaker.domain.maintenance.spec import MaintenanceSpec, read_maintenance_spec
 from caretaker.domain.maintenance.status import (
@@ -111,11 +112,14 @@ def _next_step(world: World, spec: MaintenanceSpec, status: MaintenanceStatus) -
     if spec.abort and not status.aborted:
         status, notes = _begin_abort(status)
     window_ok = can_start(spec.window, world.now, spec.node_duration_estimate)
+    window_ok, why = (
+        (False, frozen_message(world.freeze)) if world.freeze.frozen else (window_ok, "")
+    )
     ctx = NodeContext(
         world,
         spec,
         may_start=window_ok and not status.aborted and not spec.suspend,
-        window_message=window_message(world, spec),
+        window_message=why or window_message(world, spec),
         domain_peers=_domain_peers(status),
     )
     for record in status.nodes:

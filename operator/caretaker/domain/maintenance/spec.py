@@ -5,20 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from croniter import CroniterBadDateError, croniter
 
 from caretaker.domain.common.validation import FieldError, SpecReader
-from caretaker.domain.common.windows import AlwaysOpen, OneOffWindow, RecurringWindow, Window
+from caretaker.domain.common.window_spec import read_window
+from caretaker.domain.common.windows import OneOffWindow, RecurringWindow, Window
 from caretaker.domain.drain.rules import DrainSpec, read_drain_options
 from caretaker.domain.maintenance.silence_spec import SilenceSpec, read_silence
 
 DEFAULT_HEALTHY_PG_STATES = r"^active\+clean(\+scrubbing(\+deep)?)?$"
-LATEST_END = datetime.max.replace(tzinfo=UTC)
 _NODE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 
 
@@ -105,7 +102,7 @@ def read_maintenance_spec(
     nodes = r.string_list(raw, "nodes", "spec")
     selector = r.labels(raw, "nodeSelector", "spec")
     _check_targets(r, nodes, selector)
-    window = _read_window(r, r.section(raw, "window", "spec"))
+    window = read_window(r, r.section(raw, "window", "spec"), "spec.window")
     strategy = r.section(raw, "strategy", "spec")
     r.unknown_keys(
         strategy, {"maxUnavailable", "delayBetweenNodes", "nodeDurationEstimate"}, "spec.strategy"
@@ -159,89 +156,6 @@ def _check_targets(
         if node in seen:
             r.fail(f"spec.nodes[{index}]", f"node {node!r} is listed twice")
         seen.add(node)
-
-
-def _read_window(r: SpecReader, raw: Mapping[str, Any]) -> Window:
-    path = "spec.window"
-    r.unknown_keys(raw, {"start", "schedule", "duration", "timeZone"}, path)
-    if not raw:
-        return AlwaysOpen()
-    duration = r.duration(raw, "duration", path, None)
-    if raw.get("duration") is None:
-        r.fail(f"{path}.duration", "required with a window (how long it stays open)")
-    start_text, schedule = r.string(raw, "start", path), r.string(raw, "schedule", path)
-    if start_text and schedule:
-        r.fail(path, "give start (one-off) or schedule (recurring), not both")
-        return AlwaysOpen()
-    if not start_text and not schedule:
-        r.fail(path, "give start (one-off window) or schedule (recurring window)")
-        return AlwaysOpen()
-    if start_text:
-        if "timeZone" in raw:
-            r.fail(f"{path}.timeZone", "only for a recurring schedule; put the offset in start")
-        start = _parse_time(r, start_text, f"{path}.start")
-        if start is None or duration is None:
-            return AlwaysOpen()
-        if start > LATEST_END - duration:
-            r.fail(f"{path}.start", f"{start_text!r} plus the duration ends after the year 9999")
-            return AlwaysOpen()
-        return OneOffWindow(start, duration)
-    zone = _read_zone(r, raw.get("timeZone", "UTC"), f"{path}.timeZone")
-    assert schedule is not None
-    problem = cron_problem(schedule)
-    if problem:
-        r.fail(f"{path}.schedule", problem)
-        return AlwaysOpen()
-    if zone is None or duration is None:
-        return AlwaysOpen()
-    return RecurringWindow(schedule, duration, zone)
-
-
-def cron_problem(schedule: str) -> str | None:
-    """Why a schedule cannot be used, or None. Five fields (or @daily etc.), and it must fire."""
-    text = schedule.strip()
-    fields = text.split()
-    if text.startswith("@"):
-        valid = croniter.is_valid(text)
-    else:
-        valid = len(fields) == 5 and croniter.is_valid(text)
-    if not valid:
-        return (
-            f"{schedule!r} is not a valid cron expression (5 fields: minute hour day month "
-            "weekday, e.g. '0 2 * * 6'); put the time zone in spec.window.timeZone"
-        )
-    try:
-        croniter(text, datetime(2000, 1, 1)).get_next(datetime)
-    except CroniterBadDateError:
-        return f"{schedule!r} never fires (no such date); check the day and month fields"
-    return None
-
-
-def _parse_time(r: SpecReader, text: str, path: str) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        r.fail(path, f"{text!r} is not an RFC 3339 time such as 2026-12-05T22:00:00Z")
-        return None
-    if moment.tzinfo is None:
-        r.fail(path, f"{text!r} has no time zone offset; add Z or +01:00")
-        return None
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:
-        r.fail(path, f"{text!r} is outside the years 1 to 9999 in UTC")
-        return None
-
-
-def _read_zone(r: SpecReader, name: object, path: str) -> ZoneInfo | None:
-    if not isinstance(name, str) or not name:
-        r.fail(path, "must be an IANA time zone name such as Europe/Berlin")
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
-        r.fail(path, f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin")
-        return None
 
 
 def _read_drain(r: SpecReader, raw: Mapping[str, Any]) -> DrainSpec:

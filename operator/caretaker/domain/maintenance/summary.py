@@ -11,6 +11,7 @@ from caretaker.domain.common.conditions import Condition, kstatus
 from caretaker.domain.common.reasons import Reason
 from caretaker.domain.common.timestamps import format_time
 from caretaker.domain.common.windows import can_start, final_end, is_over, window_state
+from caretaker.domain.maintenance.freeze import frozen_message
 from caretaker.domain.maintenance.spec import MaintenanceSpec
 from caretaker.domain.maintenance.status import (
     ACTIVE_PHASES,
@@ -111,6 +112,13 @@ def summarize(world: World, spec: MaintenanceSpec, status: MaintenanceStatus) ->
             f"spec.window: the one-off window ended at {stamp(final_end(spec.window))} with "
             f"{len(nodes) - done} node(s) left; set a new spec.window",
             stalled=True,
+        )
+    if world.freeze.frozen:
+        return Summary(
+            MaintenancePhase.PENDING,
+            Reason.FROZEN,
+            frozen_message(world.freeze),
+            next_window=next_window,
         )
     if world.ceph is None:
         return Summary(

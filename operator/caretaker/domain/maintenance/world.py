@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from caretaker.domain.ceph.cluster import CephCluster, OkToStop
+from caretaker.domain.common.freeze import FreezeView
 from caretaker.domain.common.node_holders import NodeCondition
 from caretaker.domain.common.validation import FieldError
 from caretaker.domain.disruption.ledger import Claim
@@ -63,3 +64,4 @@ class World:
     disruptions: tuple[Claim, ...] = ()  # the cluster-wide disruption ledger
     ledger_error: str = ""  # why the ledger could not be read ("" when it was)
     holders: Mapping[str, str] = field(default_factory=dict)  # node -> another tool holding it
+    freeze: FreezeView = field(default_factory=FreezeView)  # active MaintenanceFreezes

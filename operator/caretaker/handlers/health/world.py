@@ -24,6 +24,7 @@ from caretaker.domain.health.status import HealthPolicyStatus, status_from_dict
 from caretaker.domain.health.world import HealthWorld, MaintenanceCover, anything_firing
 from caretaker.handlers.ceph.topology import node_hostnames, rook_osd_pods
 from caretaker.handlers.disruption.ledger import try_read_claims
+from caretaker.handlers.freeze.read import freeze_for
 from caretaker.handlers.health.brakes import with_out_brakes
 from caretaker.handlers.health.ceph import (
     HealthCeph,
@@ -115,6 +116,7 @@ def build_world(
         exporter_age=queries.exporter_age,
         disruptions=claims,
         ledger_error=ledger_error,
+        freeze=freeze_for(services, policy.ref.namespace, now, policy.ref.name),
     )
     needed = osds_needing_ok_to_stop(world)
     if not needed:

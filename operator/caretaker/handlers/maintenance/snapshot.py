@@ -27,6 +27,7 @@ from caretaker.handlers.ceph.view import ask_ok_to_stop, read_cluster
 from caretaker.handlers.disruption.ledger import try_read_claims
 from caretaker.handlers.disruption.node_holders import foreign_holders, node_conditions
 from caretaker.handlers.drain.round import pod_view
+from caretaker.handlers.freeze.read import freeze_for
 from caretaker.handlers.maintenance.gates import evaluate_gates
 from caretaker.handlers.services import Services
 
@@ -111,6 +112,7 @@ def build_world(
         disruptions=claims,
         ledger_error=ledger_error,
         holders=foreign_holders(kube, gated, {n.name: n for n in infos}, identity),
+        freeze=freeze_for(services, str(meta["namespace"]), now),
     )
 
 
