@@ -15,7 +15,7 @@ from caretaker.clients.kube.read_cache import Collection, start_read_cache
 from caretaker.constants import GROUP, HEALTH_POLICIES, MAINTENANCES, VERSION
 from caretaker.settings.flags import Settings
 
-WATCH_SYNC_SECONDS = 30.0
+WATCH_SYNC_SECONDS = 10.0
 RECORDS = "remediations"
 
 

@@ -10,6 +10,7 @@ gets 409, which makes its retry read from the server.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -152,8 +153,9 @@ def start_read_cache(
     kept = [(collection, informer_for(api, collection)) for collection in collections]
     for _, informer in kept:
         informer.start()
-    for _, informer in kept:
-        informer.wait_synced(sync_timeout)
+    deadline = time.monotonic() + sync_timeout  # one wait for all: a resource that cannot be
+    for _, informer in kept:  # listed (no CRD, no RBAC) is read from the server meanwhile
+        informer.wait_synced(max(0.0, deadline - time.monotonic()))
     attach_read_cache(api, KubeReadCache(kept))
     return [informer for _, informer in kept]
 
