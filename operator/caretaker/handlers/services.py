@@ -12,11 +12,11 @@ from caretaker.clients.kube.informer import Informer
 from caretaker.clients.kube.node_list import SharedNodeList
 from caretaker.clients.kube.nodes import list_nodes
 from caretaker.clients.kube.read_cache import Collection, start_read_cache
+from caretaker.clients.kube.records import RECORDS
 from caretaker.constants import GROUP, HEALTH_POLICIES, MAINTENANCES, VERSION
 from caretaker.settings.flags import Settings
 
 WATCH_SYNC_SECONDS = 10.0
-RECORDS = "remediations"
 
 
 @dataclass
