@@ -74,10 +74,12 @@ def freeze_until(kube_api: ApiClient, namespace: str, caretaker_crds: None) -> I
             raise
 
 
-def kubectl_get(kube_env: dict[str, str], namespace: str, name: str) -> dict[str, str]:
-    """`kubectl get maintenance NAME` as a person runs it: the CRD's printer columns."""
+def kubectl_get(
+    kube_env: dict[str, str], namespace: str, name: str, kind: str = "maintenance"
+) -> dict[str, str]:
+    """`kubectl get KIND NAME` as a person runs it: the CRD's printer columns."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KUBERNETES_SERVICE")}
-    cmd = ["kubectl", "get", "maintenance", name, "-n", namespace]
+    cmd = ["kubectl", "get", kind, name, *(["-n", namespace] if namespace else [])]
     done = subprocess.run(
         cmd, env={**env, **kube_env}, capture_output=True, text=True, timeout=60, check=True
     )
@@ -85,6 +87,11 @@ def kubectl_get(kube_env: dict[str, str], namespace: str, name: str) -> dict[str
     starts = [header.index(column) for column in header.split()]
     cells = [row[a:b].strip() for a, b in zip(starts, [*starts[1:], None], strict=True)]
     return dict(zip(header.split(), cells, strict=True))
+
+
+def freeze_status(kube_api: ApiClient, name: str) -> dict[str, Any]:
+    found = request_json(kube_api, "GET", api_path(FREEZES + "/{}", name), cached=False)
+    return dict(found.get("status") or {})
 
 
 def condition(status: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -124,6 +131,18 @@ def test_a_frozen_maintenance_waits_shows_the_freeze_and_starts_when_it_ends(
         assert status["nodes"][0]["phase"] == "Pending"
         columns = kubectl_get(kube_env, namespace, "frozen")
         assert (columns["PHASE"], columns["FROZEN-BY"]) == ("Pending", freeze)
+        # the freeze's own status, written by the operator: active, until when, why
+        wait_until(
+            lambda: freeze_status(kube_api, freeze).get("active") is True or None,
+            30,
+            "the freeze's own status",
+        )
+        own = freeze_status(kube_api, freeze)
+        assert own["activeUntil"] == stamp(freeze_until)
+        assert own["message"].endswith(f"in {namespace}: year-end peak (CHG-2291)")
+        assert condition(own, "Active")["status"] == "True"
+        row = kubectl_get(kube_env, "", freeze, "maintenancefreeze")
+        assert (row["ACTIVE"], row["UNTIL"]) == ("true", stamp(freeze_until))
         time.sleep(3)  # still frozen a few rounds later: nothing was touched
         assert status_of(kube_api, namespace, "frozen")["phase"] == "Pending"
         assert not is_cordoned(kube_api, node)
@@ -131,6 +150,13 @@ def test_a_frozen_maintenance_waits_shows_the_freeze_and_starts_when_it_ends(
         assert lease_holder(kube_api, node) != f"{namespace}/frozen"
         # the freeze ends: the node starts and goes through maintenance
         status = wait_phase(kube_api, namespace, "frozen", "Completed", timeout=180)
+        own = freeze_status(kube_api, freeze)  # written when the window ended, not a round later
+        assert (own["active"], own["message"]) == (False, "not active; no window ahead")
+        assert own.get("activeUntil") is None
+        ended = datetime.fromisoformat(
+            condition(own, "Active")["lastTransitionTime"].replace("Z", "+00:00")
+        )
+        assert freeze_until <= ended <= freeze_until + timedelta(seconds=5)
     started = datetime.fromisoformat(status["nodes"][0]["startedAt"].replace("Z", "+00:00"))
     assert started >= freeze_until
     assert "frozenBy" not in status

@@ -445,6 +445,18 @@ def test_other_tools_holds_are_read_and_only_our_node_conditions_written() -> No
         assert not any(r[1] == "daemonsets" for r in others)
 
 
+def test_freezes_are_read_and_only_their_status_written() -> None:
+    """MaintenanceFreezes: listed and watched (read cache), and the status subresource patched
+    (active, until, next window); their spec is never written."""
+    for name in VARIANTS:
+        cluster = rbac_by_namespace(render_variant(name))[None]
+        assert {r for r in cluster if r[1].startswith("maintenancefreezes")} == {
+            ("caretaker.dev", "maintenancefreezes", "list", ()),
+            ("caretaker.dev", "maintenancefreezes", "watch", ()),
+            ("caretaker.dev", "maintenancefreezes/status", "patch", ()),
+        }, name
+
+
 def test_maintenance_only_grants_nothing_for_health_policies() -> None:
     docs = render(
         {"healthPolicies": {"enabled": False}, "rook": {"namespace": "rook-ceph"}},

@@ -21,6 +21,7 @@ from caretaker.constants import (
     MAINTENANCES,
     VERSION,
 )
+from caretaker.handlers.freeze.status import keep_freeze_statuses
 from caretaker.handlers.health.bookkeeping import forget_policy
 from caretaker.handlers.health.claims import sweep_claims
 from caretaker.handlers.health.executor import health_round, open_loop
@@ -49,11 +50,25 @@ def start_claim_sweeper(memo: Any, **_: Any) -> None:
     ).start()
 
 
+@kopf.on.startup()
+def start_freeze_status_keeper(memo: Any, **_: Any) -> None:
+    """Keeps each MaintenanceFreeze's status (active, until, next) current."""
+    services: Services = memo.services
+    memo.freeze_keeper_stopped = threading.Event()
+    threading.Thread(
+        target=keep_freeze_statuses,
+        args=(services, memo.freeze_keeper_stopped, services.settings.reconcile_interval),
+        name="freeze-status",
+        daemon=True,
+    ).start()
+
+
 @kopf.on.cleanup()
 def stop_claim_sweeper(memo: Any, **_: Any) -> None:
-    stopped = memo.get("sweeper_stopped")
-    if stopped is not None:
-        stopped.set()
+    for key in ("sweeper_stopped", "freeze_keeper_stopped"):
+        stopped = memo.get(key)
+        if stopped is not None:
+            stopped.set()
 
 
 @kopf.on.startup()

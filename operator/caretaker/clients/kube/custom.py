@@ -15,11 +15,13 @@ from caretaker.constants import GROUP, VERSION
 @dataclass(frozen=True)
 class CustomRef:
     plural: str
-    namespace: str
+    namespace: str  # "" for a cluster-scoped resource (MaintenanceFreeze)
     name: str
 
     @property
     def path(self) -> str:
+        if not self.namespace:
+            return api_path(f"/apis/{GROUP}/{VERSION}/{{}}/{{}}", self.plural, self.name)
         return api_path(
             f"/apis/{GROUP}/{VERSION}/namespaces/{{}}/{self.plural}/{{}}", self.namespace, self.name
         )
