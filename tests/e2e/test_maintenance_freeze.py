@@ -205,12 +205,17 @@ def test_a_frozen_health_policy_pages_but_holds_its_disruptive_step_until_the_fr
             assert f"MaintenanceFreeze peak-{namespace}" in target["hold"]["message"]
             assert "noscrub" not in cluster_flags(ceph_cluster)
             assert "ActionHeld" in event_reasons(kube_api, namespace, "watch")
+            frozen = condition(policy["status"], "Frozen")
+            assert (frozen["status"], frozen["reason"]) == ("True", "Frozen")
+            assert f"MaintenanceFreeze peak-{namespace} until" in frozen["message"]
             assert [e["event_action"] for e in pagerduty.events()] == ["trigger"]
             # the freeze ends: the held step runs
             wait_until(
                 lambda: "noscrub" in cluster_flags(ceph_cluster), 90, "setFlag after the freeze"
             )
             assert datetime.now(UTC) >= freeze_until
+            after = wait_evaluations(kube_api, namespace, "watch", 1)
+            assert condition(after["status"], "Frozen")["status"] == "False"
         done = [r for r in records(kube_api, namespace) if r["spec"]["action"] == "setFlag"]
         assert [r["status"]["result"] for r in done] == ["Succeeded"]
         started = datetime.fromisoformat(done[0]["status"]["startedAt"].replace("Z", "+00:00"))

@@ -5,6 +5,7 @@ freeze ends; escalateFaster makes the ladder climb sooner."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from health_fleet import T0, Fleet
 
@@ -37,9 +38,25 @@ def test_disruptive_steps_are_held_while_pages_still_go() -> None:
     assert "notifications still go" in item.hold.message
     held = [n for n in fleet.notes if n.reason == "ActionHeld"]
     assert len(held) == 1  # one Event when the hold starts, not one per round
+    frozen = frozen_condition(fleet)
+    assert (frozen["status"], frozen["reason"]) == ("True", "Frozen")
+    assert frozen["message"] == (
+        "disruptive steps held: MaintenanceFreeze peak until 2026-05-04T11:00:00Z: year-end "
+        "peak; notifications still go"
+    )
     fleet.freeze = FreezeView()
     fleet.run_for(timedelta(minutes=1))
     assert fleet.action_kinds() == ["restartOsd"]
+    assert (frozen_condition(fleet)["status"], frozen_condition(fleet)["reason"]) == (
+        "False",
+        "NotFrozen",
+    )
+
+
+def frozen_condition(fleet: Fleet) -> dict[str, Any]:
+    """The policy's ``Frozen`` condition as written to its status."""
+    (found,) = [c for c in fleet.status_raw["conditions"] if c["type"] == "Frozen"]
+    return dict(found)
 
 
 def test_an_unreadable_freeze_list_holds_too() -> None:

@@ -1,5 +1,5 @@
 """The HealthPolicy's conditions: Ready and Stalled (kstatus), PrometheusUnavailable,
-InvalidRule (with Prometheus's own error text per rule) and CircuitOpen.
+InvalidRule (with Prometheus's own error text per rule), CircuitOpen and Frozen.
 
 The executor merges them into the status with ``conditions.merge_conditions``.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from caretaker.domain.common.conditions import FALSE, TRUE, Condition
+from caretaker.domain.common.freeze import FreezeView
 from caretaker.domain.common.validation import FieldError
 from caretaker.domain.health.reasons import HealthReason
 from caretaker.domain.health.status import HealthPolicyStatus, RuleStatus
@@ -72,6 +73,15 @@ def policy_conditions(status: HealthPolicyStatus) -> tuple[Condition, ...]:
         if status.circuit
         else Condition("CircuitOpen", FALSE, HealthReason.CIRCUIT_CLOSED),
     )
+
+
+def frozen_condition(freeze: FreezeView) -> Condition:
+    """``Frozen``: True while a MaintenanceFreeze holds the policy's namespace (its disruptive
+    steps wait; pages still go), with the freezes' names, ends and reasons."""
+    if not freeze.frozen:
+        return Condition("Frozen", FALSE, HealthReason.NOT_FROZEN)
+    text = f"disruptive steps held: {freeze.message}; notifications still go"
+    return Condition("Frozen", TRUE, HealthReason.FROZEN, text)
 
 
 def _flag(kind: str, problems: list[str], bad: str, good: str) -> Condition:

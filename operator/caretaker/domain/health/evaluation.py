@@ -13,7 +13,11 @@ from datetime import datetime, timedelta
 
 from caretaker.domain.common.durations import format_duration
 from caretaker.domain.common.reasons import NORMAL, WARNING, Note
-from caretaker.domain.health.conditions import invalid_spec_conditions, policy_conditions
+from caretaker.domain.health.conditions import (
+    frozen_condition,
+    invalid_spec_conditions,
+    policy_conditions,
+)
 from caretaker.domain.health.context import EvalContext
 from caretaker.domain.health.freeze import hastened
 from caretaker.domain.health.outputs import Evaluation, Outputs
@@ -86,7 +90,11 @@ def evaluate(world: HealthWorld) -> Evaluation:
     outputs = outputs + Outputs(notes=_circuit_notes(previous.circuit, circuit))
     return Evaluation(
         status=status,
-        conditions=(*policy_conditions(status), delivery_condition(ctx.records, ctx.policy.name)),
+        conditions=(
+            *policy_conditions(status),
+            delivery_condition(ctx.records, ctx.policy.name),
+            frozen_condition(world.freeze),
+        ),
         actions=outputs.actions,
         notifications=outputs.notifications,
         records=outputs.records,

@@ -17,6 +17,8 @@ class HealthReason:
     RULES_VALID = "RulesValid"
     CIRCUIT_OPEN = "CircuitOpen"
     CIRCUIT_CLOSED = "CircuitClosed"
+    FROZEN = "Frozen"  # a MaintenanceFreeze holds the namespace: disruptive steps wait
+    NOT_FROZEN = "NotFrozen"
     NOT_STALLED = "NotStalled"
     NOTIFICATIONS_DELIVERED = "NotificationsDelivered"
     # rule and target transitions
