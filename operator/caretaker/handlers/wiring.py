@@ -37,38 +37,32 @@ STOP_CHECK_SECONDS = 1.0  # a sleeping loop notices the operator stopping within
 MAX_LOOPS = 2048  # kopf's thread pool: one thread per object's loop, plus handlers
 
 
-@kopf.on.startup()
-def start_claim_sweeper(memo: Any, **_: Any) -> None:
-    """Ends HealthPolicy claims in the disruption ledger once observed over (any policy's)."""
-    services: Services = memo.services
-    memo.sweeper_stopped = threading.Event()
-    threading.Thread(
-        target=sweep_claims,
-        args=(services, memo.sweeper_stopped, services.settings.reconcile_interval),
-        name="claim-sweeper",
-        daemon=True,
-    ).start()
+# The operator's background keepers: each runs every reconcile interval on a thread of its own
+# until the operator stops (only the leader runs kopf, so only the leader runs them).
+KEEPERS: tuple[tuple[str, Callable[[Services, threading.Event, float], object]], ...] = (
+    ("claim-sweeper", sweep_claims),  # ends HealthPolicy claims once observed over
+    ("freeze-status", keep_freeze_statuses),  # each MaintenanceFreeze's active/until/next
+)
 
 
 @kopf.on.startup()
-def start_freeze_status_keeper(memo: Any, **_: Any) -> None:
-    """Keeps each MaintenanceFreeze's status (active, until, next) current."""
+def start_keepers(memo: Any, **_: Any) -> None:
     services: Services = memo.services
-    memo.freeze_keeper_stopped = threading.Event()
-    threading.Thread(
-        target=keep_freeze_statuses,
-        args=(services, memo.freeze_keeper_stopped, services.settings.reconcile_interval),
-        name="freeze-status",
-        daemon=True,
-    ).start()
+    memo.keepers_stopped = threading.Event()
+    for name, keeper in KEEPERS:
+        threading.Thread(
+            target=keeper,
+            args=(services, memo.keepers_stopped, services.settings.reconcile_interval),
+            name=name,
+            daemon=True,
+        ).start()
 
 
 @kopf.on.cleanup()
-def stop_claim_sweeper(memo: Any, **_: Any) -> None:
-    for key in ("sweeper_stopped", "freeze_keeper_stopped"):
-        stopped = memo.get(key)
-        if stopped is not None:
-            stopped.set()
+def stop_keepers(memo: Any, **_: Any) -> None:
+    stopped = memo.get("keepers_stopped")
+    if stopped is not None:
+        stopped.set()
 
 
 @kopf.on.startup()
