@@ -23,6 +23,7 @@ from caretaker.domain.maintenance.approval_spec import (
     approved_annotation_value,
     parse_approved_annotation,
 )
+from caretaker.domain.maintenance.plan import plan_maintenance
 from caretaker.domain.maintenance.spec import read_maintenance_spec
 from caretaker.domain.maintenance.status import NodePhase
 
@@ -272,3 +273,24 @@ def test_a_node_starts_only_when_what_it_needs_is_approved(
         assert {n for n, check in plan.items() if check and check[0]} == set(expected)
     else:
         assert set(plan.values()) == {None}
+
+
+def test_the_plan_shows_the_approval_each_node_waits_for() -> None:
+    cluster = approving({"required": True, "perNode": True})
+    cluster.spec_raw["approvals"] = [{"by": "alice"}, {"by": "bob", "node": "b"}]
+    world = cluster.world()
+    assert world.spec is not None
+    plan = plan_maintenance(world, world.spec)
+    checks = {n.name: n.checks[0] for n in plan.nodes}
+    assert (checks["a"].name, checks["a"].holds) == ("approval", False)
+    assert checks["a"].detail == f"waiting for approval of node a ({ASK} --node a)"
+    assert (checks["b"].holds, checks["b"].detail) == (True, "approved by alice, bob")
+    assert not plan.nodes[0].gates_hold
+    assert plan.would_start == "b"
+    del cluster.spec_raw["approvals"]
+    world = cluster.world()
+    assert world.spec is not None
+    plan = plan_maintenance(world, world.spec)
+    assert plan.would_start is None
+    assert [n.checks[0].holds for n in plan.nodes] == [False, False]
+    assert plan.next_step == f"waiting for approval of the Maintenance: {ASK}"
