@@ -133,8 +133,11 @@ def awaited(world: World, spec: MaintenanceSpec, status: MaintenanceStatus) -> t
     if not maintenance_approved(spec, status):
         return WHOLE_LABEL, f"{WAITING}the Maintenance: {command(world.identity)}"
     if spec.approval.per_node:
-        waiting = [n.name for n in status.nodes if n.phase == NodePhase.PENDING]
-        waiting = [n for n in waiting if not node_approved(spec, status.node(n) or NodeRecord(n))]
+        waiting = [
+            n.name
+            for n in status.nodes
+            if n.phase == NodePhase.PENDING and not node_approved(spec, n)
+        ]
         if waiting:
             more = f" (and {len(waiting) - 1} more node(s))" if len(waiting) > 1 else ""
             first = waiting[0]
