@@ -28,6 +28,9 @@ REMEDIATION_KIND, REMEDIATIONS = "Remediation", "remediations"
 CORDONED_BY_ANNOTATION = f"{GROUP}/cordoned-by"
 # on a Maintenance: the nodes a person releases from their hold ("node-a,node-b" or "*")
 RELEASE_ANNOTATION = f"{GROUP}/release"
+# on a Maintenance: the approvals given with `kubectl caretaker approve` (a JSON list of
+# {"by": WHO, "node": NODE or "*"}), beside spec.approvals
+APPROVED_ANNOTATION = f"{GROUP}/approved"
 # on a HealthPolicy being deleted: leave its incidents open instead of resolving them
 LEAVE_OPEN_ANNOTATION = f"{GROUP}/leave-incidents-open"
 # on the disruption ledger's Lease: every claim, as JSON

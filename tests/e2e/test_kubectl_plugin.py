@@ -141,7 +141,10 @@ def test_abort_asks_first_and_errors_are_one_line(
     assert wrong.stderr.startswith('error: maintenance.caretaker.dev "stop" has no node ct-node-zz')
     approve = kubectl_caretaker(config, "approve", "stop", "-n", namespace)
     assert approve.returncode == 1
-    assert "approvals are not enabled in this version" in approve.stderr
+    assert approve.stderr == (
+        'error: maintenance.caretaker.dev "stop" does not require an approval '
+        "(spec.approval.required is not true)\n"
+    )
     for result in (refused, missing, wrong, approve):
         assert "Traceback" not in result.stderr
         assert "Error:" not in result.stderr.replace("Error from server", "")

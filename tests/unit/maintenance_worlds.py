@@ -26,7 +26,7 @@ from fake_alertmanager import FakeAlertmanager
 from caretaker.clients.kube.custom import CustomRef, StatusWrite
 from caretaker.clients.kube.events import ObjectRef
 from caretaker.clients.notify.silences import Silence
-from caretaker.constants import RELEASE_ANNOTATION
+from caretaker.constants import APPROVED_ANNOTATION, RELEASE_ANNOTATION
 from caretaker.domain.ceph.cluster import CephCluster, OkToStop
 from caretaker.domain.ceph.osd_placement import NodeOsds
 from caretaker.domain.ceph.topology import PoolPlacement, Topology
@@ -159,7 +159,7 @@ class Cluster:
         self.status_doc: dict[str, Any] = {}
         self.resource_version = 1
         self.status_writes = 0  # status writes that reached the API
-        self.release_annotation = ""
+        self.release_annotation = self.approved_annotation = ""  # and caretaker.dev/approved
         self.deleting = False
         # How the world behaves.
         self.evict_delay = timedelta(seconds=20)
@@ -198,6 +198,8 @@ class Cluster:
         }
         if self.release_annotation:
             meta["annotations"] = {RELEASE_ANNOTATION: self.release_annotation}
+        if self.approved_annotation:
+            meta.setdefault("annotations", {})[APPROVED_ANNOTATION] = self.approved_annotation
         if self.deleting:
             meta["deletionTimestamp"] = "2026-05-04T10:00:00Z"
         body: dict[str, Any] = {"metadata": meta, "spec": self.spec_raw, "status": self.status_doc}
@@ -230,6 +232,7 @@ class Cluster:
             status=status_from_dict(body.get("status")),
             raw_spec=raw_spec,
             release_annotation=(meta.get("annotations") or {}).get(RELEASE_ANNOTATION, ""),
+            approved_annotation=(meta.get("annotations") or {}).get(APPROVED_ANNOTATION, ""),
             deleting=bool(meta.get("deletionTimestamp")),
             nodes={
                 n: NodeView(

@@ -10,8 +10,9 @@ import pytest
 import yaml
 
 from caretaker.cli.kubectl.actions import UsageError, plan_release, spec_patch
+from caretaker.cli.kubectl.approve import plan_approve
 from caretaker.cli.kubectl.command import main
-from caretaker.cli.kubectl.config import context_namespace, describe_api_error
+from caretaker.cli.kubectl.config import context_namespace, context_user, describe_api_error
 from caretaker.cli.kubectl.parser import build_parser
 from caretaker.cli.kubectl.plan import as_manifest
 from caretaker.cli.kubectl.table import age, render_list, render_one
@@ -70,11 +71,79 @@ def test_a_usage_error_exits_1_with_one_error_line(
     assert "Traceback" not in err
 
 
-def test_approve_says_approvals_are_not_enabled(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["approve", "fans", "node-a"]) == 1
-    assert capsys.readouterr().err == (
-        "error: approvals are not enabled in this version (the Maintenance has no approval step)\n"
+def approvable(approval: dict[str, bool], annotation: str = "", **status: Any) -> dict[str, Any]:
+    obj = mnt(**status)
+    obj["spec"]["approval"] = approval
+    if annotation:
+        obj["metadata"]["annotations"] = {"caretaker.dev/approved": annotation}
+    return obj
+
+
+def test_approve_adds_to_the_annotation_guarded_by_the_resource_version() -> None:
+    args = build_parser().parse_args(["approve", "fans", "--node", "node-a", "--by", "bob"])
+    assert (args.name, args.node, args.by, args.namespace) == ("fans", "node-a", "bob", None)
+    obj = approvable({"required": True, "perNode": True}, '[{"by":"alice","node":"*"}]')
+    planned = plan_approve(obj, "node-a", "bob")
+    assert planned.patch == {
+        "metadata": {
+            "resourceVersion": "42",
+            "annotations": {
+                "caretaker.dev/approved": '[{"by":"alice","node":"*"},{"by":"bob","node":"node-a"}]'
+            },
+        }
+    }
+    assert (planned.what, planned.notes) == ("node node-a", ())
+    assert plan_approve(obj, None, "alice").patch is None  # the same approval twice: nothing
+    first = plan_approve(approvable({"required": True}), None, "alice")
+    assert first.patch is not None
+    assert first.patch["metadata"]["annotations"] == {
+        "caretaker.dev/approved": '[{"by":"alice","node":"*"}]'
+    }
+
+
+def test_approve_refuses_what_the_maintenance_does_not_ask_for() -> None:
+    with pytest.raises(UsageError, match=r'"fans" does not require an approval \(spec.approval'):
+        plan_approve(mnt(), None, "alice")
+    with pytest.raises(UsageError, match="approve a node with --node NODE"):
+        plan_approve(approvable({"perNode": True}), None, "alice")
+    with pytest.raises(UsageError, match="does not require an approval of each node"):
+        plan_approve(approvable({"required": True}), "node-a", "alice")
+    with pytest.raises(UsageError, match='"fans" has no node node-z'):
+        plan_approve(approvable({"perNode": True}), "node-z", "alice")
+    with pytest.raises(UsageError, match=r"is not JSON.*kubectl annotate maintenance fans"):
+        plan_approve(approvable({"required": True}, "alice"), None, "bob")
+    with pytest.raises(UsageError, match="--by must name who approves"):
+        plan_approve(approvable({"required": True}), None, " ")
+    late = approvable({"perNode": True}, nodes=[{"name": "node-a", "phase": "Draining"}])
+    assert plan_approve(late, "node-a", "bob").notes == (
+        "node node-a is Draining, not waiting to start: the approval changes nothing now",
     )
+
+
+def test_approve_is_by_the_contexts_user_else_user(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+        "users": [{"name": "oncall-alice", "user": {"token": "t"}}],
+        "contexts": [{"name": "ops", "context": {"cluster": "c", "user": "oncall-alice"}}],
+        "current-context": "ops",
+    }
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("USER", "shell-bob")
+    assert context_user(path, None) == "oncall-alice"
+    assert context_user(path, "other") == "shell-bob"
+    assert context_user(tmp_path / "missing", None) == "shell-bob"
+
+
+def test_approve_against_an_unreachable_server_is_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["approve", "fans", "--kubeconfig", "/nonexistent/kubeconfig"]) == 1
+    assert capsys.readouterr().err == "error: kubeconfig /nonexistent/kubeconfig: no such file\n"
 
 
 def test_a_missing_kubeconfig_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,7 +10,14 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from caretaker.cli.kubectl.actions import UsageError, plan_release, spec_patch
-from caretaker.cli.kubectl.config import ConfigError, Connection, connect, describe_api_error
+from caretaker.cli.kubectl.approve import plan_approve
+from caretaker.cli.kubectl.config import (
+    ConfigError,
+    Connection,
+    connect,
+    context_user,
+    describe_api_error,
+)
 from caretaker.cli.kubectl.parser import build_parser
 from caretaker.cli.kubectl.table import KIND, render_list, render_one
 from caretaker.clients.kube.api import KubeApiError
@@ -20,17 +27,11 @@ from caretaker.clients.kube.maintenances import (
     read_maintenance,
 )
 
-APPROVALS_OFF = (
-    "error: approvals are not enabled in this version (the Maintenance has no approval step)"
-)
-RELEASE_ATTEMPTS = 5
+RELEASE_ATTEMPTS = 5  # and approve: reads after a conflicting write
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "approve":
-        sys.stderr.write(APPROVALS_OFF + "\n")
-        return 1
     if args.command == "plan":
         from caretaker.cli.kubectl.plan import run  # noqa: PLC0415 - Ceph clients only here
 
@@ -95,6 +96,30 @@ def release(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
     raise UsageError(f"{KIND}/{args.name} kept changing; nothing was released, try again")
 
 
+def approve(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
+    by = args.by if args.by is not None else context_user(args.kubeconfig, args.context)
+    if not by:
+        raise UsageError("who approves is not known (no user in the context, no $USER): give --by")
+    for _attempt in range(RELEASE_ATTEMPTS):
+        obj = read_maintenance(conn.api, conn.namespace, args.name)
+        planned = plan_approve(obj, args.node, by)
+        for note in planned.notes:
+            sys.stderr.write(f"note: {note}\n")
+        what = f" {planned.what}" if planned.what else ""
+        if planned.patch is None:
+            out.write(f"{KIND}/{args.name}{what} already approved by {by}\n")
+            return 0
+        try:
+            patch_maintenance(conn.api, conn.namespace, args.name, planned.patch)
+        except KubeApiError as error:
+            if error.conflict:
+                continue  # changed since read: read it again, keep what the other wrote
+            raise
+        out.write(f"{KIND}/{args.name}{what} approved by {by}\n")
+        return 0
+    raise UsageError(f"{KIND}/{args.name} kept changing; nothing was approved, try again")
+
+
 def _set_spec(field: str, value: bool, done: str) -> Callable[..., int]:
     def run(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
         patch_maintenance(conn.api, conn.namespace, args.name, spec_patch(field, value))
@@ -126,6 +151,7 @@ COMMANDS: dict[str, Callable[[Connection, argparse.Namespace, TextIO], int]] = {
     "suspend": _set_spec("suspend", True, "suspended"),
     "resume": _set_spec("suspend", False, "resumed"),
     "abort": abort,
+    "approve": approve,
 }
 
 

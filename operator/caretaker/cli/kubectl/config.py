@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,19 @@ def context_namespace(kubeconfig: Path | None, context: str | None) -> str:
     chosen = next((c for c in contexts if c.get("name") == context), None) if context else current
     namespace = ((chosen or {}).get("context") or {}).get("namespace")
     return str(namespace) if namespace else "default"
+
+
+def context_user(kubeconfig: Path | None, context: str | None) -> str:
+    """The user name of the context in use (who ``approve`` records by default), else $USER;
+    "" when neither is known."""
+    try:
+        listing: Any = kube_config.list_kube_config_contexts
+        contexts, current = listing(config_file=str(kubeconfig) if kubeconfig else None)
+    except Exception:  # noqa: BLE001 - no kubeconfig: in a pod, or nothing configured
+        contexts, current = [], None
+    chosen = next((c for c in contexts if c.get("name") == context), None) if context else current
+    user = ((chosen or {}).get("context") or {}).get("user")
+    return str(user) if user else os.environ.get("USER", "")
 
 
 def _plain(error: BaseException) -> str:

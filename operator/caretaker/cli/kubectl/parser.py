@@ -21,7 +21,7 @@ DESCRIPTION = """Drive Caretaker's Maintenances without typing annotations by ha
   kubectl caretaker suspend NAME / resume NAME
   kubectl caretaker abort NAME [--yes]
   kubectl caretaker plan NAME | -f FILE
-  kubectl caretaker approve     (approvals are not enabled in this version)
+  kubectl caretaker approve NAME [--node NODE] [--by WHO]
 
 Exit status: 0 done, 1 error (usage, not found, API error; one line on stderr)."""
 
@@ -71,8 +71,16 @@ def build_parser() -> Parser:
     abort = commands.choices["abort"]
     abort.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
 
-    approve = commands.add_parser("approve", help="not enabled in this version")
-    approve.add_argument("rest", nargs=argparse.REMAINDER)
+    approve = commands.add_parser(
+        "approve",
+        help="approve the start of a Maintenance (spec.approval), or of one node with --node",
+    )
+    approve.add_argument("name")
+    approve.add_argument("--node", help="approve this node's start (spec.approval.perNode)")
+    approve.add_argument(
+        "--by", help="who approves (default: the kubeconfig context's user, else $USER)"
+    )
+    _connection(approve)
 
     plan = commands.add_parser(
         "plan",

@@ -38,6 +38,11 @@ class Reason:
     ACTION_FAILED = "ActionFailed"
     FROZEN = "Frozen"  # a MaintenanceFreeze holds: no node starts
     NOT_FROZEN = "NotFrozen"
+    # spec.approval: Events, and the reasons of the Approved condition
+    APPROVED = "Approved"
+    AWAITING_APPROVAL = "AwaitingApproval"
+    APPROVAL_WITHDRAWN = "ApprovalWithdrawn"
+    APPROVAL_NOT_REQUIRED = "NotRequired"
     # spec.silence: Events, and the reasons of the Silenced condition
     SILENCED = "Silenced"
     SILENCE_EXPIRED = "SilenceExpired"

@@ -16,6 +16,12 @@ from caretaker.domain.common.windows import (
     can_start,
 )
 from caretaker.domain.maintenance.actions import Action
+from caretaker.domain.maintenance.approval import (
+    approval_summary,
+    maintenance_approved,
+    node_approved,
+    record_approvals,
+)
 from caretaker.domain.maintenance.context import NodeContext
 from caretaker.domain.maintenance.freeze import frozen_message
 from caretaker.domain.maintenance.node import advance, rolling_back
@@ -108,9 +114,10 @@ def _next_step(world: World, spec: MaintenanceSpec, status: MaintenanceStatus) -
             status, Summary(idle_phase(status), Reason.TARGETS_NOT_FOUND, problem, stalled=True)
         )
     status = _with_records(status, names)
-    notes: tuple[Note, ...] = ()
+    status, notes = record_approvals(world, spec, status)
     if spec.abort and not status.aborted:
-        status, notes = _begin_abort(status)
+        status, abort_notes = _begin_abort(status)
+        notes = (*notes, *abort_notes)
     window_ok = can_start(spec.window, world.now, spec.node_duration_estimate)
     window_ok, why = (
         (False, frozen_message(world.freeze)) if world.freeze.frozen else (window_ok, "")
@@ -131,7 +138,7 @@ def _next_step(world: World, spec: MaintenanceSpec, status: MaintenanceStatus) -
                 return Step(status, summarize(world, spec, status), node_step.action, notes)
     status, start_notes = _maybe_start(world, spec, status, window_ok)
     notes = (*notes, *start_notes)
-    summary = summarize(world, spec, status)
+    summary = approval_summary(world, spec, status, summarize(world, spec, status))
     if summary.phase in FINISHED and status.completed_at is None:
         status = replace(status, completed_at=world.now)
         kind = WARNING if summary.phase != MaintenancePhase.COMPLETED else NORMAL
@@ -184,6 +191,8 @@ def _maybe_start(
     world: World, spec: MaintenanceSpec, status: MaintenanceStatus, window_ok: bool
 ) -> tuple[MaintenanceStatus, tuple[Note, ...]]:
     """Moves the next eligible Pending node to Preflight, if everything allows it."""
+    if not maintenance_approved(spec, status):  # the first gate of all (approval.py)
+        return status, ()
     active = [n for n in status.nodes if n.phase in ACTIVE_PHASES]
     failed = any(NodePhase.FAILED in (n.phase, n.outcome) for n in status.nodes)
     if status.aborted or spec.suspend or failed or not window_ok or world.ceph is None:
@@ -193,7 +202,7 @@ def _maybe_start(
     away = [n.failure_domain for n in active]
     refusals: tuple[Note, ...] = ()
     for record in status.nodes:
-        if record.phase != NodePhase.PENDING:
+        if record.phase != NodePhase.PENDING or not node_approved(spec, record):
             continue
         placed = world.ceph.domain_of(record.name)
         if placed.refused:

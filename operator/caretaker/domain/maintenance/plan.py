@@ -25,6 +25,7 @@ from caretaker.domain.common.windows import (
     window_state,
 )
 from caretaker.domain.maintenance.actions import AcquireLease
+from caretaker.domain.maintenance.approval import approval_check
 from caretaker.domain.maintenance.context import NodeContext
 from caretaker.domain.maintenance.gates import preflight_gates
 from caretaker.domain.maintenance.machine import next_step, targets
@@ -103,7 +104,8 @@ def batches(names: Sequence[str], domains: Mapping[str, str], max_unavailable: i
 
 def node_checks(world: World, spec: MaintenanceSpec, name: str) -> tuple[Check, ...]:
     """The preflight gates of one node as they stand, plus what is worth knowing about it."""
-    checks: list[Check] = []
+    approval = approval_check(world, spec, name)  # spec.approval: checked before the gates
+    checks: list[Check] = [Check("approval", *approval)] if approval else []
     view = world.nodes.get(name)
     if view is None:
         checks.append(Check("node", False, f"no Node named {name} in the cluster"))

@@ -13,6 +13,7 @@ from caretaker.domain.common.validation import FieldError, SpecReader
 from caretaker.domain.common.window_spec import read_window
 from caretaker.domain.common.windows import OneOffWindow, RecurringWindow, Window
 from caretaker.domain.drain.rules import DrainSpec, read_drain_options
+from caretaker.domain.maintenance.approval_spec import Approval, ApprovalSpec, read_approval
 from caretaker.domain.maintenance.silence_spec import SilenceSpec, read_silence
 
 DEFAULT_HEALTHY_PG_STATES = r"^active\+clean(\+scrubbing(\+deep)?)?$"
@@ -75,6 +76,8 @@ class MaintenanceSpec:
     release: tuple[str, ...] = ()
     suspend: bool = False
     abort: bool = False
+    approval: ApprovalSpec = field(default_factory=ApprovalSpec)  # absent: no approval needed
+    approvals: tuple[Approval, ...] = ()  # spec.approvals (also the annotation)
 
 
 _TOP_KEYS = {
@@ -90,6 +93,8 @@ _TOP_KEYS = {
     "release",
     "suspend",
     "abort",
+    "approval",
+    "approvals",
 }
 
 
@@ -116,6 +121,7 @@ def read_maintenance_spec(
             f"shorter than spec.strategy.nodeDurationEstimate ({estimate}): no node could "
             "ever start; lengthen the window or lower the estimate",
         )
+    approval, approvals = read_approval(r, raw, nodes)
     spec = MaintenanceSpec(
         nodes=nodes,
         node_selector=selector,
@@ -136,6 +142,8 @@ def read_maintenance_spec(
         release=r.string_list(raw, "release", "spec"),
         suspend=r.boolean(raw, "suspend", "spec", False),
         abort=r.boolean(raw, "abort", "spec", False),
+        approval=approval,
+        approvals=approvals,
     )
     return (None, r.errors) if r.errors else (spec, [])
 

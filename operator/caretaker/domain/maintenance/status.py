@@ -13,6 +13,11 @@ from enum import StrEnum
 from typing import Any
 
 from caretaker.domain.common.timestamps import format_time, parse_time
+from caretaker.domain.maintenance.approval_record import (
+    ApprovalRecord,
+    approval_from_dict,
+    approval_to_dict,
+)
 from caretaker.domain.maintenance.silence_record import (
     SilenceRecord,
     silence_from_dict,
@@ -115,6 +120,8 @@ class NodeRecord:
     finished_at: datetime | None = None
     message: str = ""
     silence: SilenceRecord | None = None  # the Alertmanager silences held for the node
+    approved_by: str = ""  # spec.approval.perNode: who approved the node's start
+    approved_at: datetime | None = None
 
     def with_(self, **changes: Any) -> NodeRecord:
         return replace(self, **changes)
@@ -130,6 +137,7 @@ class MaintenanceStatus:
     # the spec as last accepted: an invalid edit later leaves the running safety nets (noout
     # expiry, restore timeout, abort, cleanup) working under it
     last_valid_spec: Mapping[str, Any] | None = None
+    approval: ApprovalRecord | None = None  # spec.approval.required: who approved, and when
 
     def node(self, name: str) -> NodeRecord | None:
         return next((n for n in self.nodes if n.name == name), None)
@@ -145,7 +153,14 @@ def _stamp_or_none(value: datetime | None) -> str | None:
     return format_time(value) if value else None
 
 
-_TIME_FIELDS = ("started_at", "drain_started_at", "prepared_at", "released_at", "finished_at")
+_TIME_FIELDS = (
+    "started_at",
+    "drain_started_at",
+    "prepared_at",
+    "released_at",
+    "finished_at",
+    "approved_at",
+)
 
 
 def _camel(name: str) -> str:
@@ -199,6 +214,7 @@ def node_from_dict(raw: Mapping[str, Any]) -> NodeRecord:
         boot_id_when_prepared=str(raw.get("bootIdWhenPrepared") or ""),
         message=str(raw.get("message") or ""),
         silence=silence_from_dict(raw.get("silence")),
+        approved_by=str(raw.get("approvedBy") or ""),
         **{name: parse_time(raw.get(_camel(name))) for name in _TIME_FIELDS},
     )
 
@@ -214,6 +230,7 @@ def status_from_dict(raw: Mapping[str, Any] | None) -> MaintenanceStatus:
         last_valid_spec=raw["lastValidSpec"]
         if isinstance(raw.get("lastValidSpec"), Mapping)
         else None,
+        approval=approval_from_dict(raw.get("approval")),
     )
 
 
@@ -224,4 +241,5 @@ def status_to_dict(status: MaintenanceStatus) -> dict[str, Any]:
         "completedAt": _stamp_or_none(status.completed_at),
         "aborted": status.aborted,
         "lastValidSpec": dict(status.last_valid_spec) if status.last_valid_spec else None,
+        "approval": approval_to_dict(status.approval),
     }

@@ -50,6 +50,7 @@ class World:
     status: MaintenanceStatus
     raw_spec: Mapping[str, Any] = field(default_factory=dict)  # as the user wrote it
     release_annotation: str = ""
+    approved_annotation: str = ""  # caretaker.dev/approved (kubectl caretaker approve)
     deleting: bool = False
     nodes: Mapping[str, NodeView] = field(default_factory=dict)  # every node of interest
     selected: tuple[str, ...] = ()  # nodes chosen by spec.nodeSelector, sorted

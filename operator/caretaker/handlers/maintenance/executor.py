@@ -30,6 +30,7 @@ from caretaker.domain.maintenance.actions import (
     Uncordon,
     UnsetNoout,
 )
+from caretaker.domain.maintenance.approval import approval_condition, awaiting_label
 from caretaker.domain.maintenance.freeze import freeze_condition
 from caretaker.domain.maintenance.machine import Step, next_step
 from caretaker.domain.maintenance.pace import idle_wait
@@ -111,9 +112,11 @@ def reconcile_once(ports: MaintenancePorts, body: Mapping[str, Any], now: dateti
     ref = CustomRef(MAINTENANCES, meta["namespace"], meta["name"])
     silenced = silence_condition(status, silence_spec_of(world))
     frozen = freeze_condition(world.freeze, previous)
-    extra = tuple(c for c in (silenced, frozen) if c is not None)
+    approved = approval_condition(world, status, previous)
+    extra = tuple(c for c in (silenced, frozen, approved) if c is not None)
     status_doc = render_status(step, previous, world.generation, now, extra)
     status_doc["frozenBy"] = world.freeze.names or None  # kubectl get maintenance: Frozen-By
+    status_doc["awaitingApproval"] = awaiting_label(world, status)  # and Awaiting-Approval
     version = str(meta.get("resourceVersion") or "")
     idle = step.action is None and not step.notes
     if idle and changes_nothing(body.get("status"), status_doc):

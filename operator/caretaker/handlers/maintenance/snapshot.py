@@ -10,7 +10,12 @@ from caretaker.clients.ceph.errors import CephError
 from caretaker.clients.kube.lease import read_lease
 from caretaker.clients.kube.nodes import NodeInfo
 from caretaker.clients.kube.pods import pods_on_node
-from caretaker.constants import CORDONED_BY_ANNOTATION, NODE_LEASE_PREFIX, RELEASE_ANNOTATION
+from caretaker.constants import (
+    APPROVED_ANNOTATION,
+    CORDONED_BY_ANNOTATION,
+    NODE_LEASE_PREFIX,
+    RELEASE_ANNOTATION,
+)
 from caretaker.domain.ceph.cluster import CephCluster, OkToStop
 from caretaker.domain.common.labels import matches_labels
 from caretaker.domain.disruption.ledger import maintenance_claimant, union_osds
@@ -100,6 +105,7 @@ def build_world(
         status=status,
         raw_spec=body.get("spec") or {},
         release_annotation=(meta.get("annotations") or {}).get(RELEASE_ANNOTATION, ""),
+        approved_annotation=(meta.get("annotations") or {}).get(APPROVED_ANNOTATION, ""),
         deleting=bool(meta.get("deletionTimestamp")),
         nodes=nodes,
         selected=selected,
