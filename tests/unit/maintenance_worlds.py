@@ -23,6 +23,7 @@ from typing import Any
 
 from fake_alertmanager import FakeAlertmanager
 
+from caretaker.clients.hooks.http import HookAnswer
 from caretaker.clients.kube.custom import CustomRef, StatusWrite
 from caretaker.clients.kube.events import ObjectRef
 from caretaker.clients.notify.silences import Silence
@@ -44,10 +45,12 @@ from caretaker.domain.maintenance.actions import (
     EvictPods,
     ReleaseClaim,
     ReleaseLease,
+    RunHttpHook,
     SetNoout,
     Uncordon,
     UnsetNoout,
 )
+from caretaker.domain.maintenance.hook_record import HookJobView
 from caretaker.domain.maintenance.machine import Step
 from caretaker.domain.maintenance.silence_spec import AlertmanagerRef
 from caretaker.domain.maintenance.spec import read_maintenance_spec
@@ -152,6 +155,13 @@ class Cluster:
         self.freezes: list[dict[str, Any]] = []
         self.ceph_up = True
         self.alertmanager = FakeAlertmanager(lambda: self.now)  # spec.silence
+        # spec.hooks: what each HTTP hook call answers (by hook name; default 200 and {}), an
+        # answer being a HookAnswer or an exception; and the Jobs created, by name
+        self.hook_answers: dict[str, list[HookAnswer | Exception]] = {}
+        self.hook_calls: list[RunHttpHook] = []
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.job_outcome = "Complete"  # what a Job ends with one tick after it was created
+        self.generation = 1
         # Other writers between this operator's snapshot and its write.
         self.racing_claim: Claim | None = None  # entered in the ledger just before our claim
         self.racing_edit = False  # the object is edited before the status write (409)
@@ -193,7 +203,7 @@ class Cluster:
             "namespace": self.namespace,
             "name": self.name,
             "uid": "9f1c-uid",
-            "generation": 1,
+            "generation": self.generation,
             "resourceVersion": str(self.resource_version),
         }
         if self.release_annotation:
@@ -260,6 +270,16 @@ class Cluster:
                 now,
                 unreadable=self.freezes_unreadable,
             ),
+            uid=str(meta.get("uid") or ""),
+            hook_jobs={
+                name: HookJobView(
+                    name,
+                    job.get("state") == "Complete",
+                    job.get("state") == "Failed",
+                    "BackoffLimitExceeded",
+                )
+                for name, job in self.jobs.items()
+            },
         )
 
     def world(self) -> World:
@@ -437,6 +457,24 @@ class Cluster:
         for kind in remove:
             conditions.pop(kind, None)
 
+    def call_http_hook(self, namespace: str, hook: RunHttpHook) -> HookAnswer:
+        self._call("call_http_hook")
+        assert namespace == self.namespace
+        self.hook_calls.append(hook)
+        answers = self.hook_answers.get(hook.record.name) or [HookAnswer(200, {}, 1)]
+        answer = answers.pop(0) if len(answers) > 1 else answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def create_hook_job(self, namespace: str, manifest: Mapping[str, Any]) -> bool:
+        self._call("create_hook_job")
+        name = manifest["metadata"]["name"]
+        if name in self.jobs:
+            return False
+        self.jobs[name] = {"manifest": manifest, "created": self.now, "state": ""}
+        return True
+
     def write_status(
         self, ref: CustomRef, status: Mapping[str, Any], resource_version: str
     ) -> StatusWrite:
@@ -501,6 +539,9 @@ class Cluster:
     # -- the world moves on -------------------------------------------------------------
     def evolve(self, only: Set[str] | None = None) -> None:
         """One tick of the world, for the nodes in ``only`` (default: every node)."""
+        for job in self.jobs.values():
+            if not job["state"] and self.now > job["created"]:
+                job["state"] = self.job_outcome
         records = {r.name: r for r in self.status.nodes}
         for name, node in self.nodes.items():
             if only is not None and name not in only:

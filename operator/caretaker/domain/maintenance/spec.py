@@ -13,6 +13,7 @@ from caretaker.domain.common.validation import FieldError, SpecReader
 from caretaker.domain.common.window_spec import read_window
 from caretaker.domain.common.windows import OneOffWindow, RecurringWindow, Window
 from caretaker.domain.drain.rules import DrainSpec, read_drain_options
+from caretaker.domain.maintenance.hook_spec import HooksSpec, read_hooks
 from caretaker.domain.maintenance.silence_spec import SilenceSpec, read_silence
 
 DEFAULT_HEALTHY_PG_STATES = r"^active\+clean(\+scrubbing(\+deep)?)?$"
@@ -72,6 +73,7 @@ class MaintenanceSpec:
     gates: GatesSpec = GatesSpec()
     hold: HoldSpec = HoldSpec()
     silence: SilenceSpec | None = None  # absent: no silence
+    hooks: HooksSpec = field(default_factory=HooksSpec)  # spec.hooks: blocking calls
     release: tuple[str, ...] = ()
     suspend: bool = False
     abort: bool = False
@@ -87,6 +89,7 @@ _TOP_KEYS = {
     "gates",
     "hold",
     "silence",
+    "hooks",
     "release",
     "suspend",
     "abort",
@@ -133,6 +136,7 @@ def read_maintenance_spec(
         silence=read_silence(r, r.section(raw, "silence", "spec"))
         if raw.get("silence") is not None
         else None,
+        hooks=read_hooks(r, r.section(raw, "hooks", "spec")),
         release=r.string_list(raw, "release", "spec"),
         suspend=r.boolean(raw, "suspend", "spec", False),
         abort=r.boolean(raw, "abort", "spec", False),

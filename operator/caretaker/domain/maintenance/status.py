@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from caretaker.domain.common.timestamps import format_time, parse_time
+from caretaker.domain.maintenance.hook_record import HookRecord, hook_to_dict, hooks_from_status
 from caretaker.domain.maintenance.silence_record import (
     SilenceRecord,
     silence_from_dict,
@@ -130,6 +131,7 @@ class MaintenanceStatus:
     # the spec as last accepted: an invalid edit later leaves the running safety nets (noout
     # expiry, restore timeout, abort, cleanup) working under it
     last_valid_spec: Mapping[str, Any] | None = None
+    hooks: tuple[HookRecord, ...] = ()  # spec.hooks: one entry per (stage, node, hook)
 
     def node(self, name: str) -> NodeRecord | None:
         return next((n for n in self.nodes if n.name == name), None)
@@ -214,6 +216,7 @@ def status_from_dict(raw: Mapping[str, Any] | None) -> MaintenanceStatus:
         last_valid_spec=raw["lastValidSpec"]
         if isinstance(raw.get("lastValidSpec"), Mapping)
         else None,
+        hooks=hooks_from_status(raw),
     )
 
 
@@ -224,4 +227,5 @@ def status_to_dict(status: MaintenanceStatus) -> dict[str, Any]:
         "completedAt": _stamp_or_none(status.completed_at),
         "aborted": status.aborted,
         "lastValidSpec": dict(status.last_valid_spec) if status.last_valid_spec else None,
+        "hooks": [hook_to_dict(h) for h in status.hooks] or None,
     }
