@@ -19,6 +19,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from fake_alertmanager import FakeAlertmanager
@@ -115,10 +116,29 @@ class FakeNode:
     conditions: dict[str, NodeCondition] = field(default_factory=dict)  # lifecycle, by type
 
 
+@dataclass
+class FakeHooks:
+    """spec.hooks' side of the world: what each HTTP hook call answers (by hook name; default
+    200 and {}), an answer being a HookAnswer or an exception; the calls made; the Jobs created
+    (by name), each ending with ``job_outcome`` one tick after it was created."""
+
+    answers: dict[str, list[HookAnswer | Exception]] = field(default_factory=dict)
+    calls: list[RunHttpHook] = field(default_factory=list)
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    job_outcome: str = "Complete"
+
+
 class Cluster:
     """One Maintenance (``IDENTITY`` unless named) in a fake cluster; implements
     ``MaintenancePorts``. Its nodes, Ceph, Leases and ledger are plain attributes, so that
     several Maintenances can share them (``arbiter_world``)."""
+
+    generation = 1  # metadata.generation: a test edits the spec by raising it
+
+    @cached_property
+    def hooks(self) -> FakeHooks:
+        """spec.hooks' receivers and Jobs."""
+        return FakeHooks()
 
     def __init__(
         self,
@@ -155,13 +175,6 @@ class Cluster:
         self.freezes: list[dict[str, Any]] = []
         self.ceph_up = True
         self.alertmanager = FakeAlertmanager(lambda: self.now)  # spec.silence
-        # spec.hooks: what each HTTP hook call answers (by hook name; default 200 and {}), an
-        # answer being a HookAnswer or an exception; and the Jobs created, by name
-        self.hook_answers: dict[str, list[HookAnswer | Exception]] = {}
-        self.hook_calls: list[RunHttpHook] = []
-        self.jobs: dict[str, dict[str, Any]] = {}
-        self.job_outcome = "Complete"  # what a Job ends with one tick after it was created
-        self.generation = 1
         # Other writers between this operator's snapshot and its write.
         self.racing_claim: Claim | None = None  # entered in the ledger just before our claim
         self.racing_edit = False  # the object is edited before the status write (409)
@@ -278,7 +291,7 @@ class Cluster:
                     job.get("state") == "Failed",
                     "BackoffLimitExceeded",
                 )
-                for name, job in self.jobs.items()
+                for name, job in self.hooks.jobs.items()
             },
         )
 
@@ -460,8 +473,8 @@ class Cluster:
     def call_http_hook(self, namespace: str, hook: RunHttpHook) -> HookAnswer:
         self._call("call_http_hook")
         assert namespace == self.namespace
-        self.hook_calls.append(hook)
-        answers = self.hook_answers.get(hook.record.name) or [HookAnswer(200, {}, 1)]
+        self.hooks.calls.append(hook)
+        answers = self.hooks.answers.get(hook.record.name) or [HookAnswer(200, {}, 1)]
         answer = answers.pop(0) if len(answers) > 1 else answers[0]
         if isinstance(answer, Exception):
             raise answer
@@ -470,9 +483,9 @@ class Cluster:
     def create_hook_job(self, namespace: str, manifest: Mapping[str, Any]) -> bool:
         self._call("create_hook_job")
         name = manifest["metadata"]["name"]
-        if name in self.jobs:
+        if name in self.hooks.jobs:
             return False
-        self.jobs[name] = {"manifest": manifest, "created": self.now, "state": ""}
+        self.hooks.jobs[name] = {"manifest": manifest, "created": self.now, "state": ""}
         return True
 
     def write_status(
@@ -539,9 +552,9 @@ class Cluster:
     # -- the world moves on -------------------------------------------------------------
     def evolve(self, only: Set[str] | None = None) -> None:
         """One tick of the world, for the nodes in ``only`` (default: every node)."""
-        for job in self.jobs.values():
+        for job in self.hooks.jobs.values():
             if not job["state"] and self.now > job["created"]:
-                job["state"] = self.job_outcome
+                job["state"] = self.hooks.job_outcome
         records = {r.name: r for r in self.status.nodes}
         for name, node in self.nodes.items():
             if only is not None and name not in only:
