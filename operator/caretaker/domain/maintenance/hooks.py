@@ -220,8 +220,16 @@ def job_manifest(world: World, hook: Hook, call: StageCall, job_name: str) -> di
         "CARETAKER_MAINTENANCE": world.identity,
     }
     for key in ("initContainers", "containers"):
-        for container in spec.get(key) or ():
-            kept = [e for e in container.get("env") or () if e.get("name") not in env]
+        containers = spec.get(key)
+        for container in containers if isinstance(containers, list) else ():
+            if not isinstance(container, dict):
+                continue  # Kubernetes refuses the Job and says why
+            given = container.get("env")
+            kept = [
+                e
+                for e in (given if isinstance(given, list) else ())
+                if not isinstance(e, Mapping) or e.get("name") not in env
+            ]
             container["env"] = [*kept, *({"name": k, "value": v} for k, v in env.items())]
     return {
         "apiVersion": "batch/v1",
