@@ -445,6 +445,21 @@ def test_other_tools_holds_are_read_and_only_our_node_conditions_written() -> No
         assert not any(r[1] == "daemonsets" for r in others)
 
 
+def test_hook_jobs_are_created_and_listed_in_the_watched_namespaces_only() -> None:
+    """spec.hooks[].job: Jobs in the Maintenance's namespace, create and list, nothing more."""
+    spaces = Spaces()
+    namespaced = rbac_by_namespace(render_variant("namespaced-rook-peering", spaces))
+    clusterwide = rbac_by_namespace(render_variant("clusterwide-peering", spaces))
+    jobs = {("batch", "jobs", "create", ()), ("batch", "jobs", "list", ())}
+    for watched in spaces.watched:
+        assert {r for r in namespaced[watched] if r[0] == "batch"} == jobs
+    others = {
+        r for space, rules in namespaced.items() if space not in spaces.watched for r in rules
+    }
+    assert not any(r[0] == "batch" for r in others)
+    assert {r for r in clusterwide[None] if r[0] == "batch"} == jobs
+
+
 def test_maintenance_only_grants_nothing_for_health_policies() -> None:
     docs = render(
         {"healthPolicies": {"enabled": False}, "rook": {"namespace": "rook-ceph"}},
