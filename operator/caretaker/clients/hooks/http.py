@@ -58,8 +58,8 @@ def call_hook(
     wire: dict[str, str | Secret] = {}
     for header, value in headers.items():
         wire[header] = Secret(value) if is_sensitive_header(header) else value
-        if is_sensitive_header(header):
-            secrets.append(Secret(value))
+        if is_sensitive_header(header):  # "Bearer <token>": the token alone is secret too
+            secrets += [Secret(value), Secret(value.split()[-1] if value.strip() else "")]
     wire["Content-Type"] = "application/json"
     wire[IDEMPOTENCY_HEADER] = idempotency_key
     receiver = f"hook {name} ({parts.hostname})"
