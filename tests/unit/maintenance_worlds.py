@@ -126,6 +126,7 @@ class FakeHooks:
     calls: list[RunHttpHook] = field(default_factory=list)
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     job_outcome: str = "Complete"
+    create_errors: list[Exception] = field(default_factory=list)  # raised by the next creates
 
 
 class Cluster:
@@ -482,6 +483,8 @@ class Cluster:
 
     def create_hook_job(self, namespace: str, manifest: Mapping[str, Any]) -> bool:
         self._call("create_hook_job")
+        if self.hooks.create_errors:
+            raise self.hooks.create_errors.pop(0)
         name = manifest["metadata"]["name"]
         if name in self.hooks.jobs:
             return False

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from maintenance_worlds import IDENTITY, Cluster
 
 from caretaker.clients.hooks.http import HookAnswer
+from caretaker.clients.kube.api import KubeApiError
+from caretaker.clients.kube.jobs import job_state
 from caretaker.clients.notify.outcome import DeliveryFailed
 from caretaker.domain.common.reasons import WARNING
 from caretaker.domain.maintenance.actions import (
@@ -363,3 +365,48 @@ def test_a_lost_status_write_sends_the_request_again_with_the_same_key() -> None
     assert cluster.steps[-1].summary.phase == "Completed"
     # once recorded, a restart never sends it again
     assert len(cluster.hooks.calls) == 2
+
+
+def test_a_job_refused_for_good_fails_the_hook_and_a_lost_create_is_tried_again() -> None:
+    cluster = hooked({"postNode": [job("smoke")]})
+    cluster.hooks.create_errors = [KubeApiError(0, "", "connection reset")]
+    cluster.settle()
+    assert entries(cluster)[("postNode", "a", "smoke")].state == HookState.SUCCEEDED
+    assert len(cluster.hooks.jobs) == 1
+
+    refused = hooked({"preNode": [job("smoke")]})
+    invalid = 'Job.batch "x" is invalid: spec.template.spec.containers[0].image: Required value'
+    refused.hooks.create_errors = [KubeApiError(422, "Invalid", invalid)]
+    refused.settle()
+    record = entries(refused)[("preNode", "a", "smoke")]
+    assert record.state == HookState.FAILED
+    assert "HTTP 422 Invalid" in record.message
+    assert "image: Required value" in record.message
+    assert Cordon("a") not in refused.actions
+    assert refused.leftovers() == []
+
+
+def test_job_state_reads_the_conditions() -> None:
+    failed = {
+        "metadata": {"name": "j"},
+        "status": {
+            "conditions": [
+                {
+                    "type": "Failed",
+                    "status": "True",
+                    "reason": "DeadlineExceeded",
+                    "message": "Job was active longer than specified deadline",
+                }
+            ]
+        },
+    }
+    state = job_state(failed)
+    assert (state.complete, state.failed) == (False, True)
+    assert state.message == "DeadlineExceeded: Job was active longer than specified deadline"
+    done = {
+        "metadata": {"name": "j"},
+        "status": {"conditions": [{"type": "Complete", "status": "True"}]},
+    }
+    assert (job_state(done).complete, job_state(done).failed) == (True, False)
+    running = {"metadata": {"name": "j"}, "status": {"active": 1}}
+    assert (job_state(running).complete, job_state(running).failed) == (False, False)
