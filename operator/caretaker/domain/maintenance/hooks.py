@@ -10,19 +10,16 @@ is reported and the stage goes on.
 
 from __future__ import annotations
 
-import copy
-import hashlib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from caretaker.constants import HOOK_LABEL, MAINTENANCE_LABEL
 from caretaker.domain.common.conditions import FALSE, TRUE, Condition
 from caretaker.domain.common.durations import format_duration
 from caretaker.domain.common.reasons import NORMAL, WARNING, Note, Reason
 from caretaker.domain.maintenance.actions import Action, CreateHookJob, RunHttpHook
+from caretaker.domain.maintenance.hook_job import hook_job_name, job_manifest
 from caretaker.domain.maintenance.hook_record import (
     HookRecord,
     HookState,
@@ -34,7 +31,6 @@ from caretaker.domain.maintenance.world import World
 
 CONDITION = "HooksSucceeded"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-_NOT_NAME = re.compile(r"[^a-z0-9-]+")
 MESSAGE_CHARS = 300
 
 
@@ -146,7 +142,7 @@ def _start(
         started_at=started or world.now,
     )
     if hook.job is not None:
-        fresh = fresh.with_(job=hook_job_name(world, call, hook.name, attempts))
+        fresh = fresh.with_(job=hook_job_name(world, call.stage, call.node, hook.name, attempts))
     return fresh
 
 
@@ -167,7 +163,9 @@ def _action(world: World, hook: Hook, call: StageCall, record: HookRecord) -> Ac
             retries=http.retries,
             ticket_field=http.ticket_field,
         )
-    return CreateHookJob(call.node, record, job_manifest(world, hook, call, record.job))
+    return CreateHookJob(
+        call.node, record, job_manifest(world, hook, call.stage, call.node, record.job)
+    )
 
 
 def hook_body(world: World, call: StageCall, hook: str, attempt: int) -> dict[str, Any]:
@@ -189,58 +187,6 @@ def hook_body(world: World, call: StageCall, hook: str, attempt: int) -> dict[st
 
 def idempotency_key(world: World, call: StageCall, hook: str) -> str:
     return f"{world.uid}-{call.stage}-{call.node or '-'}-{hook}"
-
-
-def hook_job_name(world: World, call: StageCall, hook: str, attempt: int) -> str:
-    """``<maintenance>-<hook>-<node>`` cut to fit, and a hash of all that identifies the run
-    (the Maintenance's uid, the stage, the attempt): at most 63 characters."""
-    name = world.identity.split("/", 1)[1]
-    base = _NOT_NAME.sub("-", f"{name}-{hook}-{call.node or 'all'}".lower())[:54].strip("-")
-    digest = hashlib.sha256(
-        f"{world.uid}/{call.stage}/{call.node}/{hook}/{attempt}".encode()
-    ).hexdigest()[:8]
-    return f"{base}-{digest}"
-
-
-def job_manifest(world: World, hook: Hook, call: StageCall, job_name: str) -> dict[str, Any]:
-    """The Job of a hook: its pod template with the CARETAKER_* variables in every container,
-    labels naming the Maintenance and the hook, Kubernetes' own deadline at the hook's
-    timeout, and no restarts unless ``backoffLimit`` allows them."""
-    assert hook.job is not None
-    namespace, name = world.identity.split("/", 1)
-    labels = {MAINTENANCE_LABEL: name, HOOK_LABEL: hook.name}
-    template: dict[str, Any] = copy.deepcopy(dict(hook.job.template))
-    meta = template.setdefault("metadata", {})
-    meta["labels"] = {**(meta.get("labels") or {}), **labels}
-    spec = template.setdefault("spec", {})
-    spec.setdefault("restartPolicy", "Never")
-    env = {
-        "CARETAKER_STAGE": str(call.stage),
-        "CARETAKER_NODE": call.node,
-        "CARETAKER_MAINTENANCE": world.identity,
-    }
-    for key in ("initContainers", "containers"):
-        containers = spec.get(key)
-        for container in containers if isinstance(containers, list) else ():
-            if not isinstance(container, dict):
-                continue  # Kubernetes refuses the Job and says why
-            given = container.get("env")
-            kept = [
-                e
-                for e in (given if isinstance(given, list) else ())
-                if not isinstance(e, Mapping) or e.get("name") not in env
-            ]
-            container["env"] = [*kept, *({"name": k, "value": v} for k, v in env.items())]
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {"name": job_name, "namespace": namespace, "labels": labels},
-        "spec": {
-            "backoffLimit": hook.job.backoff_limit,
-            "activeDeadlineSeconds": int(hook.job.timeout.total_seconds()),
-            "template": template,
-        },
-    }
 
 
 def _observe_job(world: World, hook: Hook, record: HookRecord) -> tuple[HookRecord, Note | None]:
