@@ -410,3 +410,27 @@ def test_job_state_reads_the_conditions() -> None:
     assert (job_state(done).complete, job_state(done).failed) == (True, False)
     running = {"metadata": {"name": "j"}, "status": {"active": 1}}
     assert (job_state(running).complete, job_state(running).failed) == (False, False)
+
+
+@given(
+    kills=st.lists(st.integers(min_value=0, max_value=12), min_size=1, max_size=40),
+    job_first=st.booleans(),
+)
+def test_crashes_anywhere_never_repeat_a_finished_hook_nor_leave_anything(
+    kills: list[int], job_first: bool
+) -> None:
+    """The operator dies at a random port call in many rounds: every hook still runs to
+    success, a Job is created once per hook run, and nothing of Caretaker's is left."""
+    pre = [job("approve")] if job_first else [http("ticket")]
+    cluster = hooked({"preNode": pre, "postNode": [job("smoke"), http("close")]}, ("a", "b"))
+    for kill in kills:
+        cluster.step(kill_at=kill)
+    cluster.settle()
+    assert cluster.steps[-1].summary.phase == "Completed"
+    found = entries(cluster)
+    assert len(found) == 6
+    assert {h.state for h in found.values()} == {HookState.SUCCEEDED}
+    assert len(cluster.hooks.jobs) == sum(h.kind == "job" for h in found.values())
+    assert all(h.attempts == 1 for h in found.values() if h.kind == "job")
+    assert cluster.leftovers() == []
+    assert cluster.violations == []
