@@ -784,6 +784,9 @@ def run_lifecycle(
         "nodes": [node],
         "drain": {"gracePeriodSeconds": 0, "force": True, "podSelector": labels},
         "hold": {"mode": "manual"},
+        # a hook Job (create, then list while it runs: the chart's batch rule); no image on the
+        # nodes, so Kubernetes' deadline fails it, which is reported and blocks nothing
+        "hooks": {"postNode": [{"name": "smoke", "job": {"template": _NO_IMAGE, "timeout": "5s"}}]},
     }
     create_maintenance(api, namespace, "fans", spec)
     identity = f"{namespace}/fans"
@@ -808,7 +811,10 @@ def run_lifecycle(
             assert lease_holder(api, node) != identity
             regarding = ObjectRef("caretaker.dev/v1alpha1", "Maintenance", "fans", namespace)
             reasons = {e.reason for e in list_events(api, regarding) if e.component == "caretaker"}
-            assert {"NooutSet", "Cordoned", "Completed"} <= reasons, reasons
+            assert {"NooutSet", "Cordoned", "Completed", "HookFailed"} <= reasons, reasons
+            (hook,) = status["hooks"]
+            assert (hook["stage"], hook["state"]) == ("postNode", "Failed"), hook
+            assert "DeadlineExceeded" in hook["message"] or "did not complete" in hook["message"]
             delete_maintenance(api, namespace, "fans")
             wait_until(
                 lambda: get_maintenance(api, namespace, "fans") is None,
@@ -823,6 +829,15 @@ def run_lifecycle(
     assert status["progress"] == "1/1"
     problems = permission_problems(log.read_text(errors="replace"))
     assert not problems, "the operator was refused requests:\n" + "\n".join(problems[:20])
+
+
+_NO_IMAGE = {
+    "spec": {
+        "containers": [
+            {"name": "smoke", "image": "caretaker.invalid/none:0", "imagePullPolicy": "Never"}
+        ]
+    }
+}
 
 
 @pytest.fixture
