@@ -44,6 +44,10 @@ POLICY_LABEL = f"{GROUP}/policy"
 RULE_LABEL = f"{GROUP}/rule"
 EPISODE_LABEL = f"{GROUP}/episode"
 
+# -- labels on the Jobs of a Maintenance's hooks (spec.hooks[].job) --------------------------
+MAINTENANCE_LABEL = f"{GROUP}/maintenance"  # the Maintenance's name (its namespace is the Job's)
+HOOK_LABEL = f"{GROUP}/hook"  # the hook's name
+
 # -- finalizers -----------------------------------------------------------------------------
 FINALIZER = f"{GROUP}/finalizer"  # kopf's: cleanup before a Maintenance or policy goes
 

@@ -457,6 +457,21 @@ def test_freezes_are_read_and_only_their_status_written() -> None:
         }, name
 
 
+def test_hook_jobs_are_created_and_listed_in_the_watched_namespaces_only() -> None:
+    """spec.hooks[].job: Jobs in the Maintenance's namespace, create and list, nothing more."""
+    spaces = Spaces()
+    namespaced = rbac_by_namespace(render_variant("namespaced-rook-peering", spaces))
+    clusterwide = rbac_by_namespace(render_variant("clusterwide-peering", spaces))
+    jobs = {("batch", "jobs", "create", ()), ("batch", "jobs", "list", ())}
+    for watched in spaces.watched:
+        assert {r for r in namespaced[watched] if r[0] == "batch"} == jobs
+    others = {
+        r for space, rules in namespaced.items() if space not in spaces.watched for r in rules
+    }
+    assert not any(r[0] == "batch" for r in others)
+    assert {r for r in clusterwide[None] if r[0] == "batch"} == jobs
+
+
 def test_maintenance_only_grants_nothing_for_health_policies() -> None:
     docs = render(
         {"healthPolicies": {"enabled": False}, "rook": {"namespace": "rook-ceph"}},
@@ -781,6 +796,9 @@ def run_lifecycle(
         "nodes": [node],
         "drain": {"gracePeriodSeconds": 0, "force": True, "podSelector": labels},
         "hold": {"mode": "manual"},
+        # a hook Job (create, then list while it runs: the chart's batch rule); no image on the
+        # nodes, so Kubernetes' deadline fails it, which is reported and blocks nothing
+        "hooks": {"postNode": [{"name": "smoke", "job": {"template": _NO_IMAGE, "timeout": "5s"}}]},
     }
     create_maintenance(api, namespace, "fans", spec)
     identity = f"{namespace}/fans"
@@ -805,7 +823,10 @@ def run_lifecycle(
             assert lease_holder(api, node) != identity
             regarding = ObjectRef("caretaker.dev/v1alpha1", "Maintenance", "fans", namespace)
             reasons = {e.reason for e in list_events(api, regarding) if e.component == "caretaker"}
-            assert {"NooutSet", "Cordoned", "Completed"} <= reasons, reasons
+            assert {"NooutSet", "Cordoned", "Completed", "HookFailed"} <= reasons, reasons
+            (hook,) = status["hooks"]
+            assert (hook["stage"], hook["state"]) == ("postNode", "Failed"), hook
+            assert "DeadlineExceeded" in hook["message"] or "did not complete" in hook["message"]
             delete_maintenance(api, namespace, "fans")
             wait_until(
                 lambda: get_maintenance(api, namespace, "fans") is None,
@@ -820,6 +841,15 @@ def run_lifecycle(
     assert status["progress"] == "1/1"
     problems = permission_problems(log.read_text(errors="replace"))
     assert not problems, "the operator was refused requests:\n" + "\n".join(problems[:20])
+
+
+_NO_IMAGE = {
+    "spec": {
+        "containers": [
+            {"name": "smoke", "image": "caretaker.invalid/none:0", "imagePullPolicy": "Never"}
+        ]
+    }
+}
 
 
 @pytest.fixture

@@ -19,10 +19,12 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from fake_alertmanager import FakeAlertmanager
 
+from caretaker.clients.hooks.http import HookAnswer
 from caretaker.clients.kube.custom import CustomRef, StatusWrite
 from caretaker.clients.kube.events import ObjectRef
 from caretaker.clients.notify.silences import Silence
@@ -44,10 +46,12 @@ from caretaker.domain.maintenance.actions import (
     EvictPods,
     ReleaseClaim,
     ReleaseLease,
+    RunHttpHook,
     SetNoout,
     Uncordon,
     UnsetNoout,
 )
+from caretaker.domain.maintenance.hook_record import HookJobView
 from caretaker.domain.maintenance.machine import Step
 from caretaker.domain.maintenance.silence_spec import AlertmanagerRef
 from caretaker.domain.maintenance.spec import read_maintenance_spec
@@ -112,10 +116,30 @@ class FakeNode:
     conditions: dict[str, NodeCondition] = field(default_factory=dict)  # lifecycle, by type
 
 
+@dataclass
+class FakeHooks:
+    """spec.hooks' side of the world: what each HTTP hook call answers (by hook name; default
+    200 and {}), an answer being a HookAnswer or an exception; the calls made; the Jobs created
+    (by name), each ending with ``job_outcome`` one tick after it was created."""
+
+    answers: dict[str, list[HookAnswer | Exception]] = field(default_factory=dict)
+    calls: list[RunHttpHook] = field(default_factory=list)
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    job_outcome: str = "Complete"
+    create_errors: list[Exception] = field(default_factory=list)  # raised by the next creates
+
+
 class Cluster:
     """One Maintenance (``IDENTITY`` unless named) in a fake cluster; implements
     ``MaintenancePorts``. Its nodes, Ceph, Leases and ledger are plain attributes, so that
     several Maintenances can share them (``arbiter_world``)."""
+
+    generation = 1  # metadata.generation: a test edits the spec by raising it
+
+    @cached_property
+    def hooks(self) -> FakeHooks:
+        """spec.hooks' receivers and Jobs."""
+        return FakeHooks()
 
     def __init__(
         self,
@@ -193,7 +217,7 @@ class Cluster:
             "namespace": self.namespace,
             "name": self.name,
             "uid": "9f1c-uid",
-            "generation": 1,
+            "generation": self.generation,
             "resourceVersion": str(self.resource_version),
         }
         if self.release_annotation:
@@ -263,6 +287,16 @@ class Cluster:
                 now,
                 unreadable=self.freezes_unreadable,
             ),
+            uid=str(meta.get("uid") or ""),
+            hook_jobs={
+                name: HookJobView(
+                    name,
+                    job.get("state") == "Complete",
+                    job.get("state") == "Failed",
+                    "BackoffLimitExceeded",
+                )
+                for name, job in self.hooks.jobs.items()
+            },
         )
 
     def world(self) -> World:
@@ -440,6 +474,26 @@ class Cluster:
         for kind in remove:
             conditions.pop(kind, None)
 
+    def call_http_hook(self, namespace: str, hook: RunHttpHook) -> HookAnswer:
+        self._call("call_http_hook")
+        assert namespace == self.namespace
+        self.hooks.calls.append(hook)
+        answers = self.hooks.answers.get(hook.record.name) or [HookAnswer(200, {}, 1)]
+        answer = answers.pop(0) if len(answers) > 1 else answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def create_hook_job(self, namespace: str, manifest: Mapping[str, Any]) -> bool:
+        self._call("create_hook_job")
+        if self.hooks.create_errors:
+            raise self.hooks.create_errors.pop(0)
+        name = manifest["metadata"]["name"]
+        if name in self.hooks.jobs:
+            return False
+        self.hooks.jobs[name] = {"manifest": manifest, "created": self.now, "state": ""}
+        return True
+
     def write_status(
         self, ref: CustomRef, status: Mapping[str, Any], resource_version: str
     ) -> StatusWrite:
@@ -504,6 +558,9 @@ class Cluster:
     # -- the world moves on -------------------------------------------------------------
     def evolve(self, only: Set[str] | None = None) -> None:
         """One tick of the world, for the nodes in ``only`` (default: every node)."""
+        for job in self.hooks.jobs.values():
+            if not job["state"] and self.now > job["created"]:
+                job["state"] = self.hooks.job_outcome
         records = {r.name: r for r in self.status.nodes}
         for name, node in self.nodes.items():
             if only is not None and name not in only:

@@ -50,6 +50,11 @@ class Reason:
     SILENCE_HELD = "Held"
     SILENCE_NOT_HELD = "NotHeld"
     SILENCE_LAPSED = "MaxDurationReached"
+    # spec.hooks: Events, and the reasons of the HooksSucceeded condition
+    HOOK_SUCCEEDED = "HookSucceeded"
+    HOOK_FAILED = "HookFailed"
+    HOOKS_SUCCEEDED = "HooksSucceeded"
+    HOOKS_PENDING = "HooksPending"
 
 
 @dataclass(frozen=True)

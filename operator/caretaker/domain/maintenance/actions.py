@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from caretaker.domain.maintenance.hook_record import HookRecord
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,33 @@ class EvictPods:
     finished: tuple[tuple[str, str], ...] = ()  # pods that ended: deleted, not evicted
 
 
+@dataclass(frozen=True)
+class RunHttpHook:
+    """Send one hook's HTTP request (retried by the client) and record the answer in ``record``.
+    ``node`` is "" for the Maintenance stages."""
+
+    node: str
+    record: HookRecord  # to settle with the answer (Running, this attempt counted)
+    url: str
+    url_secret: tuple[str, str] | None  # (Secret name, key) holding the URL, or None
+    method: str
+    headers: tuple[tuple[str, str], ...]
+    body: Mapping[str, Any]
+    idempotency_key: str
+    timeout_seconds: float
+    retries: int
+    ticket_field: str
+
+
+@dataclass(frozen=True)
+class CreateHookJob:
+    """Create the hook's Job (an existing one of that name is fine: it is ours)."""
+
+    node: str
+    record: HookRecord  # Running, with the Job's name
+    manifest: Mapping[str, Any]  # the Job, without its ownerReference (the executor adds it)
+
+
 Action = (
     AcquireLease
     | ReleaseLease
@@ -72,4 +103,6 @@ Action = (
     | Cordon
     | Uncordon
     | EvictPods
+    | RunHttpHook
+    | CreateHookJob
 )

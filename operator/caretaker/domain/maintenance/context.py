@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from caretaker.domain.common.reasons import Note
 from caretaker.domain.disruption.ledger import Claim, find, maintenance_claimant
 from caretaker.domain.maintenance.actions import Action
+from caretaker.domain.maintenance.hook_record import HookRecord
 from caretaker.domain.maintenance.spec import MaintenanceSpec
 from caretaker.domain.maintenance.status import NodeRecord
 from caretaker.domain.maintenance.world import World
@@ -18,6 +19,7 @@ class NodeStep:
     record: NodeRecord
     action: Action | None = None
     notes: tuple[Note, ...] = ()
+    hooks: tuple[HookRecord, ...] = ()  # status.hooks entries to put (spec.hooks)
 
 
 @dataclass(frozen=True)

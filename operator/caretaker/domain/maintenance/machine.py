@@ -24,6 +24,12 @@ from caretaker.domain.maintenance.approval import (
 )
 from caretaker.domain.maintenance.context import NodeContext
 from caretaker.domain.maintenance.freeze import frozen_message
+from caretaker.domain.maintenance.hook_steps import (
+    before_finish,
+    before_first_start,
+    blocked_summary,
+)
+from caretaker.domain.maintenance.hooks import blocking_failure, put_all
 from caretaker.domain.maintenance.node import advance, rolling_back
 from caretaker.domain.maintenance.spec import MaintenanceSpec, read_maintenance_spec
 from caretaker.domain.maintenance.status import (
@@ -133,13 +139,22 @@ def _next_step(world: World, spec: MaintenanceSpec, status: MaintenanceStatus) -
         if record.phase in ACTIVE_PHASES:
             node_step = advance(record, ctx)
             status = status.replace_node(node_step.record)
+            status = replace(status, hooks=put_all(status.hooks, node_step.hooks))
             notes = (*notes, *node_step.notes)
             if node_step.action is not None:
                 return Step(status, summarize(world, spec, status), node_step.action, notes)
-    status, start_notes = _maybe_start(world, spec, status, window_ok)
-    notes = (*notes, *start_notes)
+    started, start_notes = _maybe_start(world, spec, status, window_ok)
+    pre = before_first_start(world, spec, status, started)  # spec.hooks.preMaintenance
+    if pre.summary is not None:
+        return Step(pre.status, pre.summary, pre.action, (*notes, *pre.notes))
+    status, notes = pre.status, (*notes, *start_notes, *pre.notes)
     summary = approval_summary(world, spec, status, summarize(world, spec, status))
+    summary = blocked_summary(world, status, summary)
     if summary.phase in FINISHED and status.completed_at is None:
+        post = before_finish(world, spec, status, summary.phase)  # spec.hooks.postMaintenance
+        if post.summary is not None:
+            return Step(post.status, post.summary, post.action, (*notes, *post.notes))
+        status, notes = post.status, (*notes, *post.notes)
         status = replace(status, completed_at=world.now)
         kind = WARNING if summary.phase != MaintenancePhase.COMPLETED else NORMAL
         notes = (*notes, Note(kind, summary.reason, summary.message))
@@ -196,6 +211,8 @@ def _maybe_start(
     active = [n for n in status.nodes if n.phase in ACTIVE_PHASES]
     failed = any(NodePhase.FAILED in (n.phase, n.outcome) for n in status.nodes)
     if status.aborted or spec.suspend or failed or not window_ok or world.ceph is None:
+        return status, ()
+    if blocking_failure(world, status.hooks) is not None:  # a failed pre-hook: spec.hooks
         return status, ()
     if len(active) >= spec.max_unavailable or delay_left(status, spec, world.now) > timedelta(0):
         return status, ()

@@ -26,6 +26,11 @@ from caretaker.domain.maintenance.claim import claim_domain, release_claim
 from caretaker.domain.maintenance.context import NodeContext, NodeStep, wait
 from caretaker.domain.maintenance.gates import preflight_gates
 from caretaker.domain.maintenance.hold import hold_hint, released, went_away
+from caretaker.domain.maintenance.hook_steps import (
+    post_node_hooks,
+    pre_node_blocked,
+    pre_node_hooks,
+)
 from caretaker.domain.maintenance.noout import (
     noout_action,
     noout_label,
@@ -44,6 +49,9 @@ def preflight(record: NodeRecord, ctx: NodeContext) -> NodeStep:
         if ctx.lease_ours(name):
             return NodeStep(record, ReleaseLease(name))
         return wait(record.with_(phase=NodePhase.PENDING, started_at=None), ctx.window_message)
+    blocked = pre_node_blocked(record, ctx)  # a failed preNode hook: give the node back
+    if blocked is not None:
+        return blocked
     ceph = world.ceph
     if ceph is None:
         return wait(record, f"waiting: Ceph unreachable ({world.ceph_error})")
@@ -60,6 +68,9 @@ def preflight(record: NodeRecord, ctx: NodeContext) -> NodeStep:
     claim_step = claim_domain(record, ctx)
     if claim_step is not None:
         return claim_step
+    hooks = pre_node_hooks(record, ctx)
+    if hooks.step is not None:
+        return hooks.step
     noout = plan_noout(record, spec, ceph)
     started = record.with_(
         phase=NodePhase.DRAINING,
@@ -68,7 +79,7 @@ def preflight(record: NodeRecord, ctx: NodeContext) -> NodeStep:
     )
     note = Note(NORMAL, Reason.NODE_DRAINING, f"Gates hold for node {name}; preparing it")
     # No action in this step: the noout intent must be in the status before Ceph is asked.
-    return NodeStep(started, None, (note,))
+    return NodeStep(started, None, (*hooks.notes, note), hooks.changed)
 
 
 def draining(record: NodeRecord, ctx: NodeContext, *notes: Note) -> NodeStep:
@@ -209,14 +220,16 @@ def restoring(record: NodeRecord, ctx: NodeContext, *notes: Note) -> NodeStep:
         return NodeStep(
             record.with_(message="releasing the node's Lease"), ReleaseLease(name), notes
         )
+    hooks = post_node_hooks(record, ctx)
+    if hooks.step is not None:
+        return replace(hooks.step, notes=(*notes, *hooks.step.notes))
     done = record.with_(
         phase=NodePhase.COMPLETED,
         finished_at=world.now,
         message=f"node {name} restored: OSDs up, {pgs.reason}",
     )
-    return NodeStep(
-        done, None, (*notes, Note(NORMAL, Reason.NODE_COMPLETED, f"Node {name} is back in service"))
-    )
+    completed = Note(NORMAL, Reason.NODE_COMPLETED, f"Node {name} is back in service")
+    return NodeStep(done, None, (*notes, *hooks.notes, completed), hooks.changed)
 
 
 def _lift_noout(record: NodeRecord, ctx: NodeContext, notes: tuple[Note, ...]) -> NodeStep:

@@ -94,7 +94,7 @@ def read_silence(r: SpecReader, raw: Mapping[str, Any]) -> SilenceSpec | None:
     url = r.string(am, "url", f"{path}.alertmanager")
     if url is None:
         r.fail(f"{path}.alertmanager.url", "required: the Alertmanager base URL")
-    elif problem := _url_problem(url):
+    elif problem := url_problem(url):
         r.fail(f"{path}.alertmanager.url", problem)
     tail = r.duration(raw, "tail", path, DEFAULT_TAIL) or DEFAULT_TAIL
     longest = r.duration(raw, "maxDuration", path, DEFAULT_MAX_DURATION) or DEFAULT_MAX_DURATION
@@ -164,7 +164,7 @@ def _read_matcher(r: SpecReader, text: object, path: str) -> LabelMatch | None:
     return matcher
 
 
-def _url_problem(url: str) -> str | None:
+def url_problem(url: str) -> str | None:
     try:
         parts = urlsplit(url)
         port = parts.port

@@ -14,6 +14,7 @@ from caretaker.domain.common.window_spec import read_window
 from caretaker.domain.common.windows import OneOffWindow, RecurringWindow, Window
 from caretaker.domain.drain.rules import DrainSpec, read_drain_options
 from caretaker.domain.maintenance.approval_spec import Approval, ApprovalSpec, read_approval
+from caretaker.domain.maintenance.hook_spec import HooksSpec, read_hooks
 from caretaker.domain.maintenance.silence_spec import SilenceSpec, read_silence
 
 DEFAULT_HEALTHY_PG_STATES = r"^active\+clean(\+scrubbing(\+deep)?)?$"
@@ -73,6 +74,7 @@ class MaintenanceSpec:
     gates: GatesSpec = GatesSpec()
     hold: HoldSpec = HoldSpec()
     silence: SilenceSpec | None = None  # absent: no silence
+    hooks: HooksSpec = field(default_factory=HooksSpec)  # spec.hooks: blocking calls
     release: tuple[str, ...] = ()
     suspend: bool = False
     abort: bool = False
@@ -90,6 +92,7 @@ _TOP_KEYS = {
     "gates",
     "hold",
     "silence",
+    "hooks",
     "release",
     "suspend",
     "abort",
@@ -139,6 +142,7 @@ def read_maintenance_spec(
         silence=read_silence(r, r.section(raw, "silence", "spec"))
         if raw.get("silence") is not None
         else None,
+        hooks=read_hooks(r, r.section(raw, "hooks", "spec")),
         release=r.string_list(raw, "release", "spec"),
         suspend=r.boolean(raw, "suspend", "spec", False),
         abort=r.boolean(raw, "abort", "spec", False),

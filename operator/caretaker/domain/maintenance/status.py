@@ -18,6 +18,7 @@ from caretaker.domain.maintenance.approval_record import (
     approval_from_dict,
     approval_to_dict,
 )
+from caretaker.domain.maintenance.hook_record import HookRecord, hook_to_dict, hooks_from_status
 from caretaker.domain.maintenance.silence_record import (
     SilenceRecord,
     silence_from_dict,
@@ -138,6 +139,7 @@ class MaintenanceStatus:
     # expiry, restore timeout, abort, cleanup) working under it
     last_valid_spec: Mapping[str, Any] | None = None
     approval: ApprovalRecord | None = None  # spec.approval.required: who approved, and when
+    hooks: tuple[HookRecord, ...] = ()  # spec.hooks: one entry per (stage, node, hook)
 
     def node(self, name: str) -> NodeRecord | None:
         return next((n for n in self.nodes if n.name == name), None)
@@ -231,6 +233,7 @@ def status_from_dict(raw: Mapping[str, Any] | None) -> MaintenanceStatus:
         if isinstance(raw.get("lastValidSpec"), Mapping)
         else None,
         approval=approval_from_dict(raw.get("approval")),
+        hooks=hooks_from_status(raw),
     )
 
 
@@ -242,4 +245,5 @@ def status_to_dict(status: MaintenanceStatus) -> dict[str, Any]:
         "aborted": status.aborted,
         "lastValidSpec": dict(status.last_valid_spec) if status.last_valid_spec else None,
         "approval": approval_to_dict(status.approval),
+        "hooks": [hook_to_dict(h) for h in status.hooks] or None,
     }

@@ -13,6 +13,7 @@ from caretaker.domain.common.node_holders import NodeCondition
 from caretaker.domain.common.validation import FieldError
 from caretaker.domain.disruption.ledger import Claim
 from caretaker.domain.drain.rules import PodView
+from caretaker.domain.maintenance.hook_record import HookJobView
 from caretaker.domain.maintenance.spec import MaintenanceSpec
 from caretaker.domain.maintenance.status import MaintenanceStatus
 
@@ -66,3 +67,6 @@ class World:
     ledger_error: str = ""  # why the ledger could not be read ("" when it was)
     holders: Mapping[str, str] = field(default_factory=dict)  # node -> another tool holding it
     freeze: FreezeView = field(default_factory=FreezeView)  # active MaintenanceFreezes
+    uid: str = ""  # metadata.uid: in hook Job names and idempotency keys
+    hook_jobs: Mapping[str, HookJobView] = field(default_factory=dict)  # Job name -> view
+    hook_jobs_error: str = ""  # why the hook Jobs could not be listed ("" when they were)

@@ -16,6 +16,7 @@ from caretaker.clients.kube.custom import CustomRef, StatusWrite
 from caretaker.clients.kube.events import ObjectRef
 from caretaker.constants import API_VERSION, MAINTENANCES
 from caretaker.domain.common.merge_patch import changes_nothing
+from caretaker.domain.common.reasons import Note
 from caretaker.domain.disruption.ledger import Claim, maintenance_claimant
 from caretaker.domain.drain.rules import BLOCKED_RETRY
 from caretaker.domain.maintenance.actions import (
@@ -23,15 +24,18 @@ from caretaker.domain.maintenance.actions import (
     Action,
     ClaimDomain,
     Cordon,
+    CreateHookJob,
     EvictPods,
     ReleaseClaim,
     ReleaseLease,
+    RunHttpHook,
     SetNoout,
     Uncordon,
     UnsetNoout,
 )
 from caretaker.domain.maintenance.approval import approval_condition, awaiting_label
 from caretaker.domain.maintenance.freeze import freeze_condition
+from caretaker.domain.maintenance.hooks import hooks_condition
 from caretaker.domain.maintenance.machine import Step, next_step
 from caretaker.domain.maintenance.pace import idle_wait
 from caretaker.domain.maintenance.render import (
@@ -42,6 +46,7 @@ from caretaker.domain.maintenance.render import (
 from caretaker.domain.maintenance.silence import silence_condition, silence_spec_of
 from caretaker.domain.maintenance.status import MaintenanceStatus, NodePhase
 from caretaker.domain.maintenance.world import World
+from caretaker.handlers.maintenance.hooks import run_hook
 from caretaker.handlers.maintenance.node_conditions import sync_node_conditions
 from caretaker.handlers.maintenance.ports import MaintenancePorts
 from caretaker.handlers.maintenance.silences import keep_silences
@@ -95,7 +100,10 @@ def reconcile_once(ports: MaintenancePorts, body: Mapping[str, Any], now: dateti
     step = next_step(world)
     status = step.status
     action_error, blocked = None, False
-    if step.action is not None:
+    hook_notes: tuple[Note, ...] = ()
+    if isinstance(step.action, RunHttpHook | CreateHookJob):  # spec.hooks: never raises
+        status, hook_notes = run_hook(ports, world, status, step.action)
+    elif step.action is not None:
         try:
             status = _execute(ports, world, step, step.action)
         except DrainBlocked as refused:
@@ -106,14 +114,16 @@ def reconcile_once(ports: MaintenancePorts, body: Mapping[str, Any], now: dateti
             status = record_action_error(status, step.action.node, action_error)
     status, silence_notes = keep_silences(ports, world, status)
     sync_node_conditions(ports, world, status)  # Node lifecycle conditions, ours only
-    step = Step(status, step.summary, step.action, (*step.notes, *silence_notes), step.cleaned_up)
+    notes = (*step.notes, *hook_notes, *silence_notes)
+    step = Step(status, step.summary, step.action, notes, step.cleaned_up)
     meta = body["metadata"]
     previous = (body.get("status") or {}).get("conditions") or []
     ref = CustomRef(MAINTENANCES, meta["namespace"], meta["name"])
     silenced = silence_condition(status, silence_spec_of(world))
     frozen = freeze_condition(world.freeze, previous)
     approved = approval_condition(world, status, previous)
-    extra = tuple(c for c in (silenced, frozen, approved) if c is not None)
+    hooked = hooks_condition(status.hooks, world.spec.hooks if world.spec else None)
+    extra = tuple(c for c in (silenced, frozen, approved, hooked) if c is not None)
     status_doc = render_status(step, previous, world.generation, now, extra)
     status_doc["frozenBy"] = world.freeze.names or None  # kubectl get maintenance: Frozen-By
     status_doc["awaitingApproval"] = awaiting_label(world, status)  # and Awaiting-Approval

@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from caretaker.clients.ceph.base import CephClient
+from caretaker.clients.hooks.http import HookAnswer, call_hook
+from caretaker.clients.kube.jobs import create_job
 from caretaker.clients.kube.lease import acquire_lease, release_lease, renew_lease
 from caretaker.clients.kube.node_holders import patch_node_conditions
 from caretaker.clients.kube.nodes import cordon_for, uncordon_for
@@ -19,6 +21,7 @@ from caretaker.clients.notify.alertmanager import AlertmanagerClient
 from caretaker.clients.notify.silences import Matcher, Silence
 from caretaker.clients.notify.wire import RetryPolicy
 from caretaker.domain.common.node_holders import NodeCondition
+from caretaker.domain.maintenance.actions import RunHttpHook
 from caretaker.domain.maintenance.silence_spec import AlertmanagerRef
 from caretaker.domain.maintenance.world import World
 from caretaker.handlers.disruption.ports import ClaimLedger
@@ -81,6 +84,14 @@ class MaintenancePorts(ClaimLedger, ObjectWrites, Protocol):
         self, node: str, put: tuple[NodeCondition, ...], remove: tuple[str, ...]
     ) -> None:
         """Sets ``put`` and deletes the condition types ``remove`` in the node's status."""
+        ...
+
+    def call_http_hook(self, namespace: str, hook: RunHttpHook) -> HookAnswer:
+        """Sends the hook's request (retried); ``DeliveryFailed`` when it did not succeed."""
+        ...
+
+    def create_hook_job(self, namespace: str, manifest: Mapping[str, Any]) -> bool:
+        """Creates a hook's Job; False when it exists already."""
         ...
 
 
@@ -161,6 +172,25 @@ class KubeMaintenancePorts(KubeExecutorPorts):
             for c in put
         ]
         patch_node_conditions(self.kube, node, docs, remove)
+
+    def call_http_hook(self, namespace: str, hook: RunHttpHook) -> HookAnswer:
+        url = hook.url
+        if hook.url_secret is not None:  # read each time: a rotated URL is used at once
+            secret, key = hook.url_secret
+            url = read_secret_value(self.kube, namespace, secret, key).reveal()
+        return call_hook(
+            url,
+            name=hook.record.name,
+            method=hook.method,
+            headers=dict(hook.headers),
+            body=hook.body,
+            idempotency_key=hook.idempotency_key,
+            timeout=hook.timeout_seconds,
+            retries=hook.retries,
+        )
+
+    def create_hook_job(self, namespace: str, manifest: Mapping[str, Any]) -> bool:
+        return create_job(self.kube, namespace, manifest)
 
     def _alertmanager(self, am: AlertmanagerRef) -> AlertmanagerClient:
         """A client for one round's calls; the token is read from its Secret each time (get

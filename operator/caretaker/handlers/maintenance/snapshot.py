@@ -34,6 +34,7 @@ from caretaker.handlers.disruption.node_holders import foreign_holders, node_con
 from caretaker.handlers.drain.round import pod_view
 from caretaker.handlers.freeze.read import freeze_for
 from caretaker.handlers.maintenance.gates import evaluate_gates
+from caretaker.handlers.maintenance.hook_jobs import read_hook_jobs
 from caretaker.handlers.services import Services
 
 
@@ -91,6 +92,7 @@ def build_world(
             if osds:
                 together = union_osds(claims, maintenance_claimant(identity, node), osds)
                 ok_to_stop[node] = ask_ok_to_stop(services.ceph, together)
+    hook_jobs, hook_jobs_error = read_hook_jobs(kube, meta["namespace"], meta["name"], status)
     pods = {
         r.name: tuple(pod_view(p) for p in pods_on_node(kube, r.name))
         for r in active
@@ -119,6 +121,9 @@ def build_world(
         ledger_error=ledger_error,
         holders=foreign_holders(kube, gated, {n.name: n for n in infos}, identity),
         freeze=freeze_for(services, str(meta["namespace"]), now),
+        uid=str(meta.get("uid") or ""),
+        hook_jobs=hook_jobs,
+        hook_jobs_error=hook_jobs_error,
     )
 
 
