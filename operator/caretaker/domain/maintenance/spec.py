@@ -13,6 +13,10 @@ from caretaker.domain.common.validation import FieldError, SpecReader
 from caretaker.domain.common.window_spec import read_window
 from caretaker.domain.common.windows import OneOffWindow, RecurringWindow, Window
 from caretaker.domain.drain.rules import DrainSpec, read_drain_options
+from caretaker.domain.maintenance.notify_spec import (
+    NotificationsSpec,
+    read_maintenance_notifications,
+)
 from caretaker.domain.maintenance.silence_spec import SilenceSpec, read_silence
 
 DEFAULT_HEALTHY_PG_STATES = r"^active\+clean(\+scrubbing(\+deep)?)?$"
@@ -75,6 +79,7 @@ class MaintenanceSpec:
     release: tuple[str, ...] = ()
     suspend: bool = False
     abort: bool = False
+    notifications: NotificationsSpec | None = None  # absent: nobody is notified
 
 
 _TOP_KEYS = {
@@ -90,6 +95,7 @@ _TOP_KEYS = {
     "release",
     "suspend",
     "abort",
+    "notifications",
 }
 
 
@@ -136,6 +142,9 @@ def read_maintenance_spec(
         release=r.string_list(raw, "release", "spec"),
         suspend=r.boolean(raw, "suspend", "spec", False),
         abort=r.boolean(raw, "abort", "spec", False),
+        notifications=read_maintenance_notifications(r, r.section(raw, "notifications", "spec"))
+        if raw.get("notifications") is not None
+        else None,
     )
     return (None, r.errors) if r.errors else (spec, [])
 
