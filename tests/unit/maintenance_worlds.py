@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fake_alertmanager import FakeAlertmanager
+from fake_receivers import FakeReceivers
 
 from caretaker.clients.kube.custom import CustomRef, StatusWrite
 from caretaker.clients.kube.events import ObjectRef
@@ -34,6 +35,7 @@ from caretaker.domain.common.freeze import freeze_of, freeze_view
 from caretaker.domain.common.merge_patch import apply_merge_patch
 from caretaker.domain.common.node_holders import NodeCondition
 from caretaker.domain.common.reasons import Note
+from caretaker.domain.common.receivers import Receiver
 from caretaker.domain.disruption.ledger import Admission, Claim, admit, maintenance_claimant
 from caretaker.domain.drain.rules import PodView
 from caretaker.domain.maintenance.actions import (
@@ -49,6 +51,7 @@ from caretaker.domain.maintenance.actions import (
     UnsetNoout,
 )
 from caretaker.domain.maintenance.machine import Step
+from caretaker.domain.maintenance.notify_record import Dispatch
 from caretaker.domain.maintenance.silence_spec import AlertmanagerRef
 from caretaker.domain.maintenance.spec import read_maintenance_spec
 from caretaker.domain.maintenance.status import (
@@ -151,7 +154,8 @@ class Cluster:
         # MaintenanceFreeze objects as the API has them; why they cannot be listed ("" if they can)
         self.freezes: list[dict[str, Any]] = []
         self.ceph_up = True
-        self.alertmanager = FakeAlertmanager(lambda: self.now)  # spec.silence
+        # spec.silence, spec.notifications
+        self.alertmanager, self.receivers = FakeAlertmanager(lambda: self.now), FakeReceivers()
         # Other writers between this operator's snapshot and its write.
         self.racing_claim: Claim | None = None  # entered in the ledger just before our claim
         self.racing_edit = False  # the object is edited before the status write (409)
@@ -436,6 +440,15 @@ class Cluster:
             conditions[condition.type] = condition
         for kind in remove:
             conditions.pop(kind, None)
+
+    # -- MaintenancePorts: notifications ----------------------------------------------------
+    def policy_receivers(self, namespace: str, health_policy: str) -> tuple[Receiver, ...]:
+        self._call("policy_receivers")
+        return self.receivers.of_policy(namespace, health_policy)
+
+    def send_notification(self, receiver: Receiver, dispatch: Dispatch) -> None:
+        self._call("send_notification")
+        self.receivers.send(receiver, dispatch)
 
     def write_status(
         self, ref: CustomRef, status: Mapping[str, Any], resource_version: str

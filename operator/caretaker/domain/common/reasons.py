@@ -45,6 +45,11 @@ class Reason:
     SILENCE_HELD = "Held"
     SILENCE_NOT_HELD = "NotHeld"
     SILENCE_LAPSED = "MaxDurationReached"
+    # spec.notifications: Events, and the reasons of the NotificationsDelivered condition
+    NOTIFICATION_FAILED = "NotificationFailed"
+    NOTIFICATIONS_DELIVERED = "Delivered"
+    NOTIFICATIONS_PENDING = "Retrying"
+    NOTIFICATIONS_GAVE_UP = "GaveUp"
 
 
 @dataclass(frozen=True)

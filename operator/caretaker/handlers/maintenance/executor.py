@@ -42,6 +42,7 @@ from caretaker.domain.maintenance.silence import silence_condition, silence_spec
 from caretaker.domain.maintenance.status import MaintenanceStatus, NodePhase
 from caretaker.domain.maintenance.world import World
 from caretaker.handlers.maintenance.node_conditions import sync_node_conditions
+from caretaker.handlers.maintenance.notifications import send_notifications
 from caretaker.handlers.maintenance.ports import MaintenancePorts
 from caretaker.handlers.maintenance.silences import keep_silences
 from caretaker.metrics import record_maintenance_phase
@@ -105,14 +106,17 @@ def reconcile_once(ports: MaintenancePorts, body: Mapping[str, Any], now: dateti
             status = record_action_error(status, step.action.node, action_error)
     status, silence_notes = keep_silences(ports, world, status)
     sync_node_conditions(ports, world, status)  # Node lifecycle conditions, ours only
-    step = Step(status, step.summary, step.action, (*step.notes, *silence_notes), step.cleaned_up)
+    notified = send_notifications(ports, world, body, status, step.summary)
+    notes = (*step.notes, *silence_notes, *notified.notes)
+    step = Step(status, step.summary, step.action, notes, step.cleaned_up)
     meta = body["metadata"]
     previous = (body.get("status") or {}).get("conditions") or []
     ref = CustomRef(MAINTENANCES, meta["namespace"], meta["name"])
     silenced = silence_condition(status, silence_spec_of(world))
     frozen = freeze_condition(world.freeze, previous)
-    extra = tuple(c for c in (silenced, frozen) if c is not None)
+    extra = tuple(c for c in (silenced, frozen, notified.condition) if c is not None)
     status_doc = render_status(step, previous, world.generation, now, extra)
+    status_doc.update(notified.fields)  # status.notifications: what reached whom
     status_doc["frozenBy"] = world.freeze.names or None  # kubectl get maintenance: Frozen-By
     version = str(meta.get("resourceVersion") or "")
     idle = step.action is None and not step.notes

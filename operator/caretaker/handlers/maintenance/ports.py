@@ -19,10 +19,13 @@ from caretaker.clients.notify.alertmanager import AlertmanagerClient
 from caretaker.clients.notify.silences import Matcher, Silence
 from caretaker.clients.notify.wire import RetryPolicy
 from caretaker.domain.common.node_holders import NodeCondition
+from caretaker.domain.common.receivers import Receiver
+from caretaker.domain.maintenance.notify_record import Dispatch
 from caretaker.domain.maintenance.silence_spec import AlertmanagerRef
 from caretaker.domain.maintenance.world import World
 from caretaker.handlers.disruption.ports import ClaimLedger
 from caretaker.handlers.drain.round import DrainRound, PodRef, drain_round
+from caretaker.handlers.maintenance.notify_send import policy_receivers, send_to
 from caretaker.handlers.maintenance.snapshot import build_world, lease_name
 from caretaker.handlers.ports import KubeExecutorPorts, ObjectWrites
 
@@ -81,6 +84,14 @@ class MaintenancePorts(ClaimLedger, ObjectWrites, Protocol):
         self, node: str, put: tuple[NodeCondition, ...], remove: tuple[str, ...]
     ) -> None:
         """Sets ``put`` and deletes the condition types ``remove`` in the node's status."""
+        ...
+
+    def policy_receivers(self, namespace: str, health_policy: str) -> tuple[Receiver, ...]:
+        """A HealthPolicy's receivers; ``LookupError`` saying why when it has none."""
+        ...
+
+    def send_notification(self, receiver: Receiver, dispatch: Dispatch) -> None:
+        """Raises ``DeliveryFailed``, ``SecretUnavailable`` or ``ValueError`` when not sent."""
         ...
 
 
@@ -161,6 +172,12 @@ class KubeMaintenancePorts(KubeExecutorPorts):
             for c in put
         ]
         patch_node_conditions(self.kube, node, docs, remove)
+
+    def policy_receivers(self, namespace: str, health_policy: str) -> tuple[Receiver, ...]:
+        return policy_receivers(self.kube, namespace, health_policy)
+
+    def send_notification(self, receiver: Receiver, dispatch: Dispatch) -> None:
+        send_to(self.kube, self.services.settings.pagerduty_events_url, receiver, dispatch)
 
     def _alertmanager(self, am: AlertmanagerRef) -> AlertmanagerClient:
         """A client for one round's calls; the token is read from its Secret each time (get
