@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from caretaker.clients.notify.outcome import DeliveryFailed
 from caretaker.domain.common.receivers import Receiver
 from caretaker.domain.maintenance.notify_record import Dispatch
+from caretaker.handlers.maintenance.notify_send import SentHere
 
 
 @dataclass
@@ -17,6 +18,7 @@ class FakeReceivers:
     refusing: dict[str, str] = field(default_factory=dict)  # receiver -> its answer
     policies: dict[str, tuple[Receiver, ...]] = field(default_factory=dict)  # HealthPolicies
     attempts: int = 0
+    sent_here: SentHere = field(default_factory=SentHere)  # the operator process's memory
 
     def send(self, receiver: Receiver, dispatch: Dispatch) -> None:
         self.attempts += 1

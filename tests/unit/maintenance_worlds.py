@@ -66,6 +66,7 @@ from caretaker.domain.maintenance.status import (
 from caretaker.domain.maintenance.world import GateResult, LeaseView, NodeView, World
 from caretaker.handlers.drain.round import DrainRound, PodRef
 from caretaker.handlers.maintenance.executor import reconcile_once
+from caretaker.handlers.maintenance.notify_send import SentHere
 from caretaker.handlers.maintenance.ports import MaintenancePorts, SilenceDraft
 from caretaker.handlers.maintenance.snapshot import identity_of
 
@@ -450,6 +451,10 @@ class Cluster:
         self._call("send_notification")
         self.receivers.send(receiver, dispatch)
 
+    @property
+    def sent_here(self) -> SentHere:
+        return self.receivers.sent_here  # forgotten when the fake operator dies or restarts
+
     def write_status(
         self, ref: CustomRef, status: Mapping[str, Any], resource_version: str
     ) -> StatusWrite:
@@ -479,6 +484,7 @@ class Cluster:
         killed |= self._crash == "unsaved" and name == "write_status"
         if killed:
             self.kills += 1
+            self.receivers.sent_here.clear()
             raise Killed(f"killed at {name}")
         if self._crash == "lost" and name in ACTION_CALLS:
             raise ConnectionLost("connection reset by peer")
@@ -584,6 +590,8 @@ class Cluster:
     def reconcile(self, *, crash: str = "", kill_at: int | None = None) -> Step | None:
         """The reconcile of ``step`` alone: the clock and the world stay where they are."""
         assert crash in CRASHES, crash
+        if crash == "restart":
+            self.receivers.sent_here.clear()
         self._crash, self._kill_at, self._calls = crash, kill_at, 0
         try:
             step: Step | None = reconcile_once(self, self.body(), self.now).step

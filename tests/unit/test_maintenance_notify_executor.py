@@ -98,6 +98,20 @@ def test_a_death_between_sending_and_recording_sends_once_more_never_loses_it() 
     assert [r["key"] for r in cluster.status_doc["notifications"]] == ["Started", "NodeReady/a"]
 
 
+def test_a_status_write_lost_to_a_conflict_does_not_send_again() -> None:
+    """Another writer (kopf's own patches, a person's edit) between the snapshot and the status
+    write: the round's record is lost, the same process remembers what it delivered."""
+    cluster = notifying()
+    cluster.racing_edit = True  # the first round, which sends Started, writes nothing
+    cluster.step()
+    assert cluster.status_writes == 0
+    assert cluster.receivers.keys("ops") == ["Started"]
+    cluster.settle()
+    assert cluster.receivers.keys("ops") == ["Started", "NodeReady/a"]
+    started = cluster.status_doc["notifications"][0]
+    assert (started["key"], started["delivered"]) == ("Started", ["ops", "chat"])
+
+
 def test_a_refusing_receiver_is_retried_reported_and_never_blocks() -> None:
     cluster = notifying()
     cluster.receivers.refusing["ops"] = "503 Service Unavailable"

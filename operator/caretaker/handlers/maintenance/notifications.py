@@ -104,21 +104,22 @@ def _send(
     ok: list[str] = []
     failed: dict[str, str] = {}
     for receiver in receivers:
+        sent = (dispatch.dedup_key, receiver.name)
+        if sent in ports.sent_here:  # delivered, but the status write that said so was lost
+            ok.append(receiver.name)
+            continue
         try:
             ports.send_notification(receiver, dispatch)
         except (DeliveryFailed, SecretUnavailable, ValueError) as error:
             failed[receiver.name] = str(error)
-            logger.warning(
-                "notification %s to %s failed: %s", dispatch.dedup_key, receiver.name, error
-            )
-            continue
         except Exception as error:  # noqa: BLE001 - a notification never stops the maintenance
             failed[receiver.name] = f"sending failed: {error}"
-            logger.warning(
-                "notification %s to %s failed: %s", dispatch.dedup_key, receiver.name, error
-            )
+        else:
+            ports.sent_here.add(sent)
+            ok.append(receiver.name)
             continue
-        ok.append(receiver.name)
+        key, why = dispatch.dedup_key, failed[receiver.name]
+        logger.warning("notification %s to %s failed: %s", key, receiver.name, why)
     return ok, failed
 
 

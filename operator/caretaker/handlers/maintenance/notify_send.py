@@ -41,6 +41,27 @@ NOTIFY_TIMEOUT = 5.0
 EVENT_VERSION = "caretaker.maintenance/v1"
 
 
+class SentHere:
+    """What this process has delivered, as (dedup key, receiver): a notification whose status
+    write was lost (another writer changed the object in between: a conflict) is then not sent
+    again by the next round. Bounded (the oldest are forgotten); gone with the process."""
+
+    def __init__(self, limit: int = 2000) -> None:
+        self._seen: dict[tuple[str, str], None] = {}
+        self._limit = limit
+
+    def __contains__(self, item: tuple[str, str]) -> bool:
+        return item in self._seen
+
+    def add(self, item: tuple[str, str]) -> None:
+        self._seen[item] = None
+        while len(self._seen) > self._limit:
+            del self._seen[next(iter(self._seen))]
+
+    def clear(self) -> None:
+        self._seen.clear()
+
+
 def maintenance_event(dispatch: Dispatch) -> dict[str, JsonValue]:
     """The webhook's JSON event (``version`` names the schema)."""
     record = dispatch.record

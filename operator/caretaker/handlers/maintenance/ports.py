@@ -25,9 +25,10 @@ from caretaker.domain.maintenance.silence_spec import AlertmanagerRef
 from caretaker.domain.maintenance.world import World
 from caretaker.handlers.disruption.ports import ClaimLedger
 from caretaker.handlers.drain.round import DrainRound, PodRef, drain_round
-from caretaker.handlers.maintenance.notify_send import policy_receivers, send_to
+from caretaker.handlers.maintenance.notify_send import SentHere, policy_receivers, send_to
 from caretaker.handlers.maintenance.snapshot import build_world, lease_name
 from caretaker.handlers.ports import KubeExecutorPorts, ObjectWrites
+from caretaker.handlers.services import Services
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,11 @@ class MaintenancePorts(ClaimLedger, ObjectWrites, Protocol):
         """Raises ``DeliveryFailed``, ``SecretUnavailable`` or ``ValueError`` when not sent."""
         ...
 
+    @property
+    def sent_here(self) -> SentHere:
+        """What this process delivered (kept as long as the ports object)."""
+        ...
+
 
 # A reconcile must not wait long for Alertmanager: one retry, a few seconds in all.
 SILENCE_RETRY = RetryPolicy(max_attempts=2, max_total_seconds=4.0, initial_backoff=0.3)
@@ -102,6 +108,10 @@ SILENCE_TIMEOUT = 4.0
 
 class KubeMaintenancePorts(KubeExecutorPorts):
     """The real cluster: Kubernetes through ``services.kube``, Ceph through ``services.ceph``."""
+
+    def __init__(self, services: Services) -> None:
+        super().__init__(services)
+        self._sent_here = SentHere()  # one ports object per Maintenance loop
 
     def read_world(self, body: Mapping[str, Any], now: datetime) -> World:
         return build_world(self.services, body, now)
@@ -178,6 +188,10 @@ class KubeMaintenancePorts(KubeExecutorPorts):
 
     def send_notification(self, receiver: Receiver, dispatch: Dispatch) -> None:
         send_to(self.kube, self.services.settings.pagerduty_events_url, receiver, dispatch)
+
+    @property
+    def sent_here(self) -> SentHere:
+        return self._sent_here
 
     def _alertmanager(self, am: AlertmanagerRef) -> AlertmanagerClient:
         """A client for one round's calls; the token is read from its Secret each time (get
