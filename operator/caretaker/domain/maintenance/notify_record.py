@@ -74,6 +74,13 @@ def new_record(announcement: Announcement, now: datetime) -> NotificationRecord:
     return NotificationRecord(a.key, a.event, a.text, now, a.node, a.osds)
 
 
+def wants_attempt(record: NotificationRecord, now: datetime) -> bool:
+    """Whether ``record`` is to be sent this round (to some receivers)."""
+    if record.exhausted or (record.attempts and not record.failed):
+        return False
+    return record.last_attempt is None or now - record.last_attempt >= RETRY_AFTER
+
+
 def to_send(
     record: NotificationRecord, receivers: Iterable[str] | None, now: datetime
 ) -> tuple[str, ...] | None:

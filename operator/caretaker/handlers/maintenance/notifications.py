@@ -7,7 +7,7 @@ times (``domain.maintenance.notify_record``)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,7 @@ from caretaker.domain.maintenance.notify_record import (
     records_from,
     settle,
     to_send,
+    wants_attempt,
 )
 from caretaker.domain.maintenance.spec import MaintenanceSpec, read_maintenance_spec
 from caretaker.domain.maintenance.status import MaintenanceStatus
@@ -77,6 +78,8 @@ def send_notifications(
         now=world.now,
     )
     records = (*records, *(new_record(a, world.now) for a in due(moment, (r.key for r in records))))
+    if not any(wants_attempt(r, world.now) for r in records):  # receivers are not even read
+        return _notified(records, ())
     receivers, problem = _receivers(ports, namespace, spec)
     uid = str(meta.get("uid") or "")
     notes: list[Note] = []
@@ -93,7 +96,11 @@ def send_notifications(
         settled, more = settle(record, ok, failed, world.now)
         sent.append(settled)
         notes.extend(more)
-    kept = bounded(sent)
+    return _notified(sent, notes)
+
+
+def _notified(records: Sequence[NotificationRecord], notes: Sequence[Note]) -> Notified:
+    kept = bounded(records)
     fields = {"notifications": [record_to_dict(r) for r in kept]}
     return Notified(fields, notifications_condition(kept), tuple(notes))
 
