@@ -21,6 +21,7 @@ from caretaker.clients.notify import (
     Link,
     Matcher,
     Notification,
+    PagerDutyChangeClient,
     PagerDutyClient,
     RetryPolicy,
     Secret,
@@ -345,3 +346,40 @@ def test_silence_errors(silences: AlertmanagerClient) -> None:
     assert not caught.value.retryable
     bearer = AlertmanagerClient(silences.url, bearer_token="am-token-9876")
     assert "am-token-9876" not in repr(bearer)
+
+
+def test_pagerduty_change_event_goes_to_the_change_endpoint(http_receiver: Receiver) -> None:
+    client = PagerDutyChangeClient(
+        Secret(ROUTING_KEY), events_url=f"{http_receiver.url}/v2/enqueue", retry=QUICK
+    )
+    assert ROUTING_KEY not in repr(client)
+    delivered = client.change(
+        "Maintenance ops/nightly: NodeReady: Node a is drained",
+        "a",
+        custom_details={"dedup_key": "caretaker/maintenance/u/NodeReady/a"},
+    )
+    assert delivered.status == 202
+    (request,) = http_receiver.wait_for_requests(1)
+    assert (request.method, request.path) == ("POST", "/v2/change/enqueue")
+    assert request.json == {
+        "routing_key": ROUTING_KEY,
+        "payload": {
+            "summary": "Maintenance ops/nightly: NodeReady: Node a is drained",
+            "source": "a",
+            "custom_details": {"dedup_key": "caretaker/maintenance/u/NodeReady/a"},
+        },
+    }
+
+
+def test_pagerduty_change_event_refused_is_reported_without_the_key(
+    make_receiver: MakeReceiver,
+) -> None:
+    receiver = make_receiver(pagerduty_invalid("Event object is invalid", "'source' missing"))
+    client = PagerDutyChangeClient(
+        Secret(ROUTING_KEY), events_url=f"{receiver.url}/v2/enqueue", retry=QUICK
+    )
+    with pytest.raises(DeliveryFailed) as failed:
+        client.change("summary", "a")
+    assert "Event object is invalid" in str(failed.value)
+    assert ROUTING_KEY not in str(failed.value)
+    assert len(receiver.requests) == 1  # 400 is not retried

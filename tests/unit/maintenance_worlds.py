@@ -23,6 +23,7 @@ from functools import cached_property
 from typing import Any
 
 from fake_alertmanager import FakeAlertmanager
+from fake_receivers import FakeReceivers
 
 from caretaker.clients.hooks.http import HookAnswer
 from caretaker.clients.kube.custom import CustomRef, StatusWrite
@@ -36,6 +37,7 @@ from caretaker.domain.common.freeze import freeze_of, freeze_view
 from caretaker.domain.common.merge_patch import apply_merge_patch
 from caretaker.domain.common.node_holders import NodeCondition
 from caretaker.domain.common.reasons import Note
+from caretaker.domain.common.receivers import Receiver
 from caretaker.domain.disruption.ledger import Admission, Claim, admit, maintenance_claimant
 from caretaker.domain.drain.rules import PodView
 from caretaker.domain.maintenance.actions import (
@@ -53,6 +55,7 @@ from caretaker.domain.maintenance.actions import (
 )
 from caretaker.domain.maintenance.hook_record import HookJobView
 from caretaker.domain.maintenance.machine import Step
+from caretaker.domain.maintenance.notify_record import Dispatch
 from caretaker.domain.maintenance.silence_spec import AlertmanagerRef
 from caretaker.domain.maintenance.spec import read_maintenance_spec
 from caretaker.domain.maintenance.status import (
@@ -67,6 +70,7 @@ from caretaker.domain.maintenance.status import (
 from caretaker.domain.maintenance.world import GateResult, LeaseView, NodeView, World
 from caretaker.handlers.drain.round import DrainRound, PodRef
 from caretaker.handlers.maintenance.executor import reconcile_once
+from caretaker.handlers.maintenance.notify_send import SentHere
 from caretaker.handlers.maintenance.ports import MaintenancePorts, SilenceDraft
 from caretaker.handlers.maintenance.snapshot import identity_of
 
@@ -175,7 +179,8 @@ class Cluster:
         # MaintenanceFreeze objects as the API has them; why they cannot be listed ("" if they can)
         self.freezes: list[dict[str, Any]] = []
         self.ceph_up = True
-        self.alertmanager = FakeAlertmanager(lambda: self.now)  # spec.silence
+        # spec.silence, spec.notifications
+        self.alertmanager, self.receivers = FakeAlertmanager(lambda: self.now), FakeReceivers()
         # Other writers between this operator's snapshot and its write.
         self.racing_claim: Claim | None = None  # entered in the ledger just before our claim
         self.racing_edit = False  # the object is edited before the status write (409)
@@ -494,6 +499,19 @@ class Cluster:
         self.hooks.jobs[name] = {"manifest": manifest, "created": self.now, "state": ""}
         return True
 
+    # -- MaintenancePorts: notifications ----------------------------------------------------
+    def policy_receivers(self, namespace: str, health_policy: str) -> tuple[Receiver, ...]:
+        self._call("policy_receivers")
+        return self.receivers.of_policy(namespace, health_policy)
+
+    def send_notification(self, receiver: Receiver, dispatch: Dispatch) -> None:
+        self._call("send_notification")
+        self.receivers.send(receiver, dispatch)
+
+    @property
+    def sent_here(self) -> SentHere:
+        return self.receivers.sent_here  # forgotten when the fake operator dies or restarts
+
     def write_status(
         self, ref: CustomRef, status: Mapping[str, Any], resource_version: str
     ) -> StatusWrite:
@@ -523,6 +541,7 @@ class Cluster:
         killed |= self._crash == "unsaved" and name == "write_status"
         if killed:
             self.kills += 1
+            self.receivers.sent_here.clear()
             raise Killed(f"killed at {name}")
         if self._crash == "lost" and name in ACTION_CALLS:
             raise ConnectionLost("connection reset by peer")
@@ -631,6 +650,8 @@ class Cluster:
     def reconcile(self, *, crash: str = "", kill_at: int | None = None) -> Step | None:
         """The reconcile of ``step`` alone: the clock and the world stay where they are."""
         assert crash in CRASHES, crash
+        if crash == "restart":
+            self.receivers.sent_here.clear()
         self._crash, self._kill_at, self._calls = crash, kill_at, 0
         try:
             step: Step | None = reconcile_once(self, self.body(), self.now).step

@@ -21,6 +21,8 @@ from caretaker.clients.notify import (
     Notification,
     Secret,
     action_body,
+    change_body,
+    change_events_url,
     check_severity,
     pagerduty_severity,
     redact,
@@ -411,3 +413,38 @@ def test_parse_alertmanager_silences() -> None:
         parse_silence_id({"status": "ok"})
     with pytest.raises(ValueError, match="time zone"):
         parse_time("2024-05-01T10:00:00")
+
+
+# --- PagerDuty change events (Maintenance notifications) ------------------------------------
+
+
+def test_change_body_is_the_change_events_api_shape() -> None:
+    body = change_body(
+        Secret("rk"),
+        summary="Maintenance ops/nightly: NodeReady: Node a is drained",
+        source="a",
+        timestamp=datetime(2026, 5, 4, 10, 0, tzinfo=UTC),
+        custom_details={"dedup_key": "caretaker/maintenance/u/NodeReady/a", "osds": [3, 4]},
+    )
+    assert body == {
+        "routing_key": "rk",
+        "payload": {
+            "summary": "Maintenance ops/nightly: NodeReady: Node a is drained",
+            "source": "a",
+            "timestamp": "2026-05-04T10:00:00.000Z",
+            "custom_details": {"dedup_key": "caretaker/maintenance/u/NodeReady/a", "osds": [3, 4]},
+        },
+    }
+    assert "event_action" not in body  # a change event is not an incident
+    assert (
+        len(change_body(Secret("rk"), summary="x" * 2000, source="a")["payload"]["summary"]) == 1024
+    )  # type: ignore[index,arg-type]
+    with pytest.raises(ValueError, match="must not be empty"):
+        change_body(Secret("rk"), summary=" ", source="a")
+    assert change_events_url() == "https://events.pagerduty.com/v2/change/enqueue"
+    assert change_events_url("http://pd.local:8080/v2/enqueue") == (
+        "http://pd.local:8080/v2/change/enqueue"
+    )
+    assert change_events_url("http://pd.local/v2/change/enqueue/") == (
+        "http://pd.local/v2/change/enqueue"
+    )

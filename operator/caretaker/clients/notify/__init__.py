@@ -7,6 +7,7 @@ Usage::
     pagerduty.trigger("3 OSDs down on node-7", source="osd.3", severity="critical",
                       dedup_key="caretaker/osd-down/osd.3", custom_details={"down": 3})
     pagerduty.resolve("caretaker/osd-down/osd.3")
+    PagerDutyChangeClient(Secret(routing_key)).change("node-7 ready", source="node-7")
 
     SlackClient(Secret(webhook_url)).notify(notification)         # text + blocks
     WebhookClient(url, headers={"Authorization": Secret("Bearer t")},
@@ -41,6 +42,11 @@ from caretaker.clients.notify.pagerduty import (
     pagerduty_severity,
     trigger_body,
 )
+from caretaker.clients.notify.pagerduty_change import (
+    PagerDutyChangeClient,
+    change_body,
+    change_events_url,
+)
 from caretaker.clients.notify.secret import Secret, redact
 from caretaker.clients.notify.silences import Matcher, Silence, SilenceState
 from caretaker.clients.notify.slack import SlackClient, slack_escape, slack_message
@@ -70,6 +76,7 @@ __all__ = [
     "Link",
     "Matcher",
     "Notification",
+    "PagerDutyChangeClient",
     "PagerDutyClient",
     "PagerDutySeverity",
     "RetryPolicy",
@@ -80,6 +87,8 @@ __all__ = [
     "SlackClient",
     "WebhookClient",
     "action_body",
+    "change_body",
+    "change_events_url",
     "check_severity",
     "pagerduty_severity",
     "redact",

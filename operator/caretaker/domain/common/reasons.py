@@ -55,6 +55,11 @@ class Reason:
     HOOK_FAILED = "HookFailed"
     HOOKS_SUCCEEDED = "HooksSucceeded"
     HOOKS_PENDING = "HooksPending"
+    # spec.notifications: Events, and the reasons of the NotificationsDelivered condition
+    NOTIFICATION_FAILED = "NotificationFailed"
+    NOTIFICATIONS_DELIVERED = "Delivered"
+    NOTIFICATIONS_PENDING = "Retrying"
+    NOTIFICATIONS_GAVE_UP = "GaveUp"
 
 
 @dataclass(frozen=True)

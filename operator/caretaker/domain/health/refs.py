@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
+from caretaker.domain.common.receivers import optional_key_ref, read_url, url_problem
 from caretaker.domain.common.secret_refs import SECRET_NAME, SecretKeyRef, read_secret_key_ref
 from caretaker.domain.common.validation import SpecReader
 
-__all__ = ["PrometheusSpec", "SecretKeyRef", "SecretRef", "read_secret_key_ref"]
-
-_URL = re.compile(r"^https?://[^\s/]+")
+__all__ = [
+    "PrometheusSpec",
+    "SecretKeyRef",
+    "SecretRef",
+    "optional_key_ref",
+    "read_secret_key_ref",
+    "read_url",
+    "url_problem",
+]
 
 
 @dataclass(frozen=True)
@@ -44,45 +49,6 @@ def read_secret_ref(r: SpecReader, raw: Mapping[str, Any], path: str) -> SecretR
         r.fail(f"{path}.name", f"{name!r} is not a valid Secret name")
         return None
     return SecretRef(name)
-
-
-def optional_key_ref(
-    r: SpecReader, raw: Mapping[str, Any], key: str, path: str
-) -> SecretKeyRef | None:
-    if key not in raw:
-        return None
-    section = r.section(raw, key, path)
-    if not section and not isinstance(raw[key], Mapping):
-        return None  # the reader already said "must be an object"
-    return read_secret_key_ref(r, section, f"{path}.{key}")
-
-
-def read_url(r: SpecReader, raw: Mapping[str, Any], key: str, path: str) -> str | None:
-    url = r.string(raw, key, path)
-    problem = url_problem(url) if url is not None else None
-    if problem:
-        r.fail(f"{path}.{key}", problem)
-        return None
-    return url
-
-
-def url_problem(url: str) -> str | None:
-    """Why ``url`` cannot be called, or None: an http(s) URL with a host and a usable port."""
-    if not _URL.match(url):
-        return f"{url!r} is not an http:// or https:// URL"
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return f"{url!r} is not a valid URL (check the [IPv6] host)"
-    if not parts.hostname:
-        return f"{url!r} has no host name"
-    try:
-        port = parts.port
-    except ValueError:
-        port = 0  # not a number, or out of range
-    if port == 0:
-        return f"{url!r} has no valid port: give a number from 1 to 65535 after the host"
-    return None
 
 
 def read_prometheus(r: SpecReader, raw: Mapping[str, Any]) -> PrometheusSpec | None:

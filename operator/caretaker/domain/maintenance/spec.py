@@ -15,6 +15,10 @@ from caretaker.domain.common.windows import OneOffWindow, RecurringWindow, Windo
 from caretaker.domain.drain.rules import DrainSpec, read_drain_options
 from caretaker.domain.maintenance.approval_spec import Approval, ApprovalSpec, read_approval
 from caretaker.domain.maintenance.hook_spec import HooksSpec, read_hooks
+from caretaker.domain.maintenance.notify_spec import (
+    NotificationsSpec,
+    read_maintenance_notifications,
+)
 from caretaker.domain.maintenance.silence_spec import SilenceSpec, read_silence
 
 DEFAULT_HEALTHY_PG_STATES = r"^active\+clean(\+scrubbing(\+deep)?)?$"
@@ -80,6 +84,7 @@ class MaintenanceSpec:
     abort: bool = False
     approval: ApprovalSpec = field(default_factory=ApprovalSpec)  # absent: no approval needed
     approvals: tuple[Approval, ...] = ()  # spec.approvals (also the annotation)
+    notifications: NotificationsSpec | None = None  # absent: nobody is notified
 
 
 _TOP_KEYS = {
@@ -98,6 +103,7 @@ _TOP_KEYS = {
     "abort",
     "approval",
     "approvals",
+    "notifications",
 }
 
 
@@ -148,6 +154,9 @@ def read_maintenance_spec(
         abort=r.boolean(raw, "abort", "spec", False),
         approval=approval,
         approvals=approvals,
+        notifications=read_maintenance_notifications(r, r.section(raw, "notifications", "spec"))
+        if raw.get("notifications") is not None
+        else None,
     )
     return (None, r.errors) if r.errors else (spec, [])
 

@@ -48,6 +48,7 @@ from caretaker.domain.maintenance.status import MaintenanceStatus, NodePhase
 from caretaker.domain.maintenance.world import World
 from caretaker.handlers.maintenance.hooks import run_hook
 from caretaker.handlers.maintenance.node_conditions import sync_node_conditions
+from caretaker.handlers.maintenance.notifications import send_notifications
 from caretaker.handlers.maintenance.ports import MaintenancePorts
 from caretaker.handlers.maintenance.silences import keep_silences
 from caretaker.metrics import record_maintenance_phase
@@ -114,7 +115,8 @@ def reconcile_once(ports: MaintenancePorts, body: Mapping[str, Any], now: dateti
             status = record_action_error(status, step.action.node, action_error)
     status, silence_notes = keep_silences(ports, world, status)
     sync_node_conditions(ports, world, status)  # Node lifecycle conditions, ours only
-    notes = (*step.notes, *hook_notes, *silence_notes)
+    notified = send_notifications(ports, world, body, status, step.summary)
+    notes = (*step.notes, *hook_notes, *silence_notes, *notified.notes)
     step = Step(status, step.summary, step.action, notes, step.cleaned_up)
     meta = body["metadata"]
     previous = (body.get("status") or {}).get("conditions") or []
@@ -123,8 +125,10 @@ def reconcile_once(ports: MaintenancePorts, body: Mapping[str, Any], now: dateti
     frozen = freeze_condition(world.freeze, previous)
     approved = approval_condition(world, status, previous)
     hooked = hooks_condition(status.hooks, world.spec.hooks if world.spec else None)
-    extra = tuple(c for c in (silenced, frozen, approved, hooked) if c is not None)
+    conditions = (silenced, frozen, approved, hooked, notified.condition)
+    extra = tuple(c for c in conditions if c is not None)
     status_doc = render_status(step, previous, world.generation, now, extra)
+    status_doc.update(notified.fields)  # status.notifications: what reached whom
     status_doc["frozenBy"] = world.freeze.names or None  # kubectl get maintenance: Frozen-By
     status_doc["awaitingApproval"] = awaiting_label(world, status)  # and Awaiting-Approval
     version = str(meta.get("resourceVersion") or "")

@@ -21,13 +21,17 @@ from caretaker.clients.notify.alertmanager import AlertmanagerClient
 from caretaker.clients.notify.silences import Matcher, Silence
 from caretaker.clients.notify.wire import RetryPolicy
 from caretaker.domain.common.node_holders import NodeCondition
+from caretaker.domain.common.receivers import Receiver
 from caretaker.domain.maintenance.actions import RunHttpHook
+from caretaker.domain.maintenance.notify_record import Dispatch
 from caretaker.domain.maintenance.silence_spec import AlertmanagerRef
 from caretaker.domain.maintenance.world import World
 from caretaker.handlers.disruption.ports import ClaimLedger
 from caretaker.handlers.drain.round import DrainRound, PodRef, drain_round
+from caretaker.handlers.maintenance.notify_send import SentHere, policy_receivers, send_to
 from caretaker.handlers.maintenance.snapshot import build_world, lease_name
 from caretaker.handlers.ports import KubeExecutorPorts, ObjectWrites
+from caretaker.handlers.services import Services
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,18 @@ class MaintenancePorts(ClaimLedger, ObjectWrites, Protocol):
 
     def create_hook_job(self, namespace: str, manifest: Mapping[str, Any]) -> bool:
         """Creates a hook's Job; False when it exists already."""
+
+    def policy_receivers(self, namespace: str, health_policy: str) -> tuple[Receiver, ...]:
+        """A HealthPolicy's receivers; ``LookupError`` saying why when it has none."""
+        ...
+
+    def send_notification(self, receiver: Receiver, dispatch: Dispatch) -> None:
+        """Raises ``DeliveryFailed``, ``SecretUnavailable`` or ``ValueError`` when not sent."""
+        ...
+
+    @property
+    def sent_here(self) -> SentHere:
+        """What this process delivered (kept as long as the ports object)."""
         ...
 
 
@@ -102,6 +118,10 @@ SILENCE_TIMEOUT = 4.0
 
 class KubeMaintenancePorts(KubeExecutorPorts):
     """The real cluster: Kubernetes through ``services.kube``, Ceph through ``services.ceph``."""
+
+    def __init__(self, services: Services) -> None:
+        super().__init__(services)
+        self._sent_here = SentHere()  # one ports object per Maintenance loop
 
     def read_world(self, body: Mapping[str, Any], now: datetime) -> World:
         return build_world(self.services, body, now)
@@ -191,6 +211,16 @@ class KubeMaintenancePorts(KubeExecutorPorts):
 
     def create_hook_job(self, namespace: str, manifest: Mapping[str, Any]) -> bool:
         return create_job(self.kube, namespace, manifest)
+
+    def policy_receivers(self, namespace: str, health_policy: str) -> tuple[Receiver, ...]:
+        return policy_receivers(self.kube, namespace, health_policy)
+
+    def send_notification(self, receiver: Receiver, dispatch: Dispatch) -> None:
+        send_to(self.kube, self.services.settings.pagerduty_events_url, receiver, dispatch)
+
+    @property
+    def sent_here(self) -> SentHere:
+        return self._sent_here
 
     def _alertmanager(self, am: AlertmanagerRef) -> AlertmanagerClient:
         """A client for one round's calls; the token is read from its Secret each time (get
