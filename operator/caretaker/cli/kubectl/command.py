@@ -7,7 +7,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import Any, Protocol, TextIO, TypeVar
 
 from caretaker.cli.kubectl.actions import UsageError, plan_release, spec_patch
 from caretaker.cli.kubectl.approve import plan_approve
@@ -76,48 +76,57 @@ def status(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def release(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
+class _Planned(Protocol):
+    @property
+    def patch(self) -> dict[str, Any] | None: ...  # None: nothing to write
+
+    @property
+    def notes(self) -> tuple[str, ...]: ...
+
+
+P = TypeVar("P", bound=_Planned)
+
+
+def _read_plan_write(conn: Connection, name: str, plan: Callable[[Any], P]) -> tuple[P, bool]:
+    """Reads the Maintenance, plans a patch from what it holds, writes it guarded by its
+    resourceVersion, and reads again if someone changed it meanwhile (keeping what they
+    wrote). The plan, and whether it was written; UsageError if it never settled."""
     for _attempt in range(RELEASE_ATTEMPTS):
-        obj = read_maintenance(conn.api, conn.namespace, args.name)
-        planned = plan_release(obj, args.nodes, args.all)
+        planned = plan(read_maintenance(conn.api, conn.namespace, name))
         for note in planned.notes:
             sys.stderr.write(f"note: {note}\n")
         if planned.patch is None:
-            out.write(f"{KIND}/{args.name} already released ({planned.value})\n")
-            return 0
+            return planned, False
         try:
-            patch_maintenance(conn.api, conn.namespace, args.name, planned.patch)
+            patch_maintenance(conn.api, conn.namespace, name, planned.patch)
         except KubeApiError as error:
             if error.conflict:
                 continue  # changed since read: read it again, keep what the other wrote
             raise
-        out.write(f"{KIND}/{args.name} released ({planned.value})\n")
-        return 0
-    raise UsageError(f"{KIND}/{args.name} kept changing; nothing was released, try again")
+        return planned, True
+    raise UsageError(f"{KIND}/{name} kept changing; nothing was written, try again")
+
+
+def release(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
+    planned, written = _read_plan_write(
+        conn, args.name, lambda obj: plan_release(obj, args.nodes, args.all)
+    )
+    done = "released" if written else "already released"
+    out.write(f"{KIND}/{args.name} {done} ({planned.value})\n")
+    return 0
 
 
 def approve(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
     by = args.by if args.by is not None else context_user(args.kubeconfig, args.context)
     if not by:
         raise UsageError("who approves is not known (no user in the context, no $USER): give --by")
-    for _attempt in range(RELEASE_ATTEMPTS):
-        obj = read_maintenance(conn.api, conn.namespace, args.name)
-        planned = plan_approve(obj, args.node, by)
-        for note in planned.notes:
-            sys.stderr.write(f"note: {note}\n")
-        what = f" {planned.what}" if planned.what else ""
-        if planned.patch is None:
-            out.write(f"{KIND}/{args.name}{what} already approved by {by}\n")
-            return 0
-        try:
-            patch_maintenance(conn.api, conn.namespace, args.name, planned.patch)
-        except KubeApiError as error:
-            if error.conflict:
-                continue  # changed since read: read it again, keep what the other wrote
-            raise
-        out.write(f"{KIND}/{args.name}{what} approved by {by}\n")
-        return 0
-    raise UsageError(f"{KIND}/{args.name} kept changing; nothing was approved, try again")
+    planned, written = _read_plan_write(
+        conn, args.name, lambda obj: plan_approve(obj, args.node, by)
+    )
+    what = f" {planned.what}" if planned.what else ""
+    done = "approved" if written else "already approved"
+    out.write(f"{KIND}/{args.name}{what} {done} by {by}\n")
+    return 0
 
 
 def _set_spec(field: str, value: bool, done: str) -> Callable[..., int]:

@@ -148,6 +148,34 @@ def accepted_dedup_key(answer: Answer, sent: str) -> str:
     return found if isinstance(found, str) and found else sent
 
 
+class PagerDutyEndpoint:
+    """One PagerDuty URL and routing key: the checks, the retrying transport and the JSON POST
+    that the events client and the change-events client share."""
+
+    def __init__(
+        self, routing_key: str | Secret, url: str, timeout: float, retry: RetryPolicy
+    ) -> None:
+        self.routing_key = as_secret(routing_key)
+        if not self.routing_key:
+            raise ValueError("routing key must not be empty")
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("PagerDuty events URL must be an http(s) URL")
+        self.url = url
+        self._transport = Transport(
+            RECEIVER, timeout=timeout, retry=retry, secrets=[self.routing_key]
+        )
+
+    def post(self, body: dict[str, JsonValue]) -> tuple[Answer, int]:
+        """Sends ``body``, retried; PagerDuty's answer and the attempts it took."""
+        request = Request(
+            "POST",
+            Secret(self.url),
+            encode_json(body),
+            {"Content-Type": "application/json", "Accept": "application/json"},
+        )
+        return self._transport.send(request, judge_pagerduty)
+
+
 class PagerDutyClient:
     """Events API v2 client for one integration (routing key); thread-safe."""
 
@@ -161,17 +189,11 @@ class PagerDutyClient:
         client: str | None = "Caretaker",
         client_url: str | None = None,
     ) -> None:
-        self._routing_key = as_secret(routing_key)
-        if not self._routing_key:
-            raise ValueError("routing key must not be empty")
-        if not url.startswith(("http://", "https://")):
-            raise ValueError("PagerDuty events URL must be an http(s) URL")
+        self._endpoint = PagerDutyEndpoint(routing_key, url, timeout, retry)
+        self._routing_key = self._endpoint.routing_key
         self.url = url
         self.client = client
         self.client_url = client_url
-        self._transport = Transport(
-            RECEIVER, timeout=timeout, retry=retry, secrets=[self._routing_key]
-        )
 
     def __repr__(self) -> str:
         return f"PagerDutyClient(url={self.url!r}, routing_key={self._routing_key!r})"
@@ -219,13 +241,7 @@ class PagerDutyClient:
         return self.trigger(**trigger_fields(notification))
 
     def _send(self, body: dict[str, JsonValue], dedup_key: str) -> Delivered:
-        request = Request(
-            "POST",
-            Secret(self.url),
-            encode_json(body),
-            {"Content-Type": "application/json", "Accept": "application/json"},
-        )
-        answer, attempts = self._transport.send(request, judge_pagerduty)
+        answer, attempts = self._endpoint.post(body)
         return Delivered(answer.status, accepted_dedup_key(answer, dedup_key), attempts)
 
 

@@ -18,12 +18,10 @@ from caretaker.clients.notify.outcome import Delivered
 from caretaker.clients.notify.pagerduty import (
     DEFAULT_EVENTS_URL,
     MAX_SUMMARY_CHARS,
-    RECEIVER,
-    judge_pagerduty,
+    PagerDutyEndpoint,
 )
-from caretaker.clients.notify.secret import Secret, as_secret
-from caretaker.clients.notify.transport import Transport
-from caretaker.clients.notify.wire import DEFAULT_RETRY, Request, RetryPolicy, encode_json
+from caretaker.clients.notify.secret import Secret
+from caretaker.clients.notify.wire import DEFAULT_RETRY, RetryPolicy
 
 _ENQUEUE = "/v2/enqueue"
 CHANGE_ENQUEUE = "/v2/change/enqueue"
@@ -73,15 +71,9 @@ class PagerDutyChangeClient:
         timeout: float = 10.0,
         retry: RetryPolicy = DEFAULT_RETRY,
     ) -> None:
-        self._routing_key = as_secret(routing_key)
-        if not self._routing_key:
-            raise ValueError("routing key must not be empty")
-        if not events_url.startswith(("http://", "https://")):
-            raise ValueError("PagerDuty events URL must be an http(s) URL")
         self.url = change_events_url(events_url)
-        self._transport = Transport(
-            RECEIVER, timeout=timeout, retry=retry, secrets=[self._routing_key]
-        )
+        self._endpoint = PagerDutyEndpoint(routing_key, self.url, timeout, retry)
+        self._routing_key = self._endpoint.routing_key
 
     def __repr__(self) -> str:
         return f"PagerDutyChangeClient(url={self.url!r}, routing_key={self._routing_key!r})"
@@ -103,11 +95,5 @@ class PagerDutyChangeClient:
             custom_details=custom_details,
             links=links,
         )
-        request = Request(
-            "POST",
-            Secret(self.url),
-            encode_json(body),
-            {"Content-Type": "application/json", "Accept": "application/json"},
-        )
-        answer, attempts = self._transport.send(request, judge_pagerduty)
+        answer, attempts = self._endpoint.post(body)
         return Delivered(answer.status, None, attempts)
