@@ -84,7 +84,7 @@ def test_bad_silence_specs_name_the_field(silence: dict[str, Any], path: str, wo
 
 
 def test_held_while_away_extended_and_expired_on_restore() -> None:
-    cluster = silenced()
+    cluster = silenced(afterRestore="0s")  # at once, as a rolled-back node's
     cluster.run_until(lambda c: c.phase() == NodePhase.IN_MAINTENANCE)
     assert matcher_texts(cluster) == ['ceph_daemon=~"osd\\\\.(1|2)"', 'node="a"']
     record = cluster.record().silence
@@ -116,6 +116,46 @@ def test_held_while_away_extended_and_expired_on_restore() -> None:
     assert cluster.leftovers() == []
 
 
+def test_a_restored_node_keeps_its_silences_for_after_restore_then_they_end() -> None:
+    """The alerts the maintenance raised (the OSD down) resolve late through the exporter and
+    Prometheus: the silences stay afterRestore after the restore, then Alertmanager ends them."""
+    cluster = silenced(afterRestore="2m")
+    cluster.run_until(lambda c: c.phase() == NodePhase.IN_MAINTENANCE)
+    cluster.tick = timedelta(seconds=10)
+    cluster.spec_raw["release"] = ["a"]
+    cluster.run_until(Cluster.finished)
+    restored = cluster.record().finished_at
+    assert restored is not None
+    record = cluster.record().silence
+    assert record is not None
+    assert record.state == SilenceState.ACTIVE
+    assert record.ends_at == restored + timedelta(minutes=2)  # shortened from the 10-min tail
+    assert {s.ends_at for s in cluster.alertmanager.active()} == {record.ends_at}
+    (ending,) = [n for n in cluster.notes if "spec.silence.afterRestore" in n.message]
+    assert ending.message.startswith("Alertmanager silences of node a end at ")
+    assert cluster.reasons().count("SilenceExpired") == 1
+    while cluster.now < record.ends_at + timedelta(seconds=1):
+        cluster.step()
+    assert cluster.alertmanager.active() == []  # ended by Alertmanager, on time
+    assert cluster.record().silence.state == SilenceState.EXPIRED  # type: ignore[union-attr]
+    assert cluster.alertmanager.creates == 2  # shortened in place, never re-created
+    assert (condition(cluster)["status"], condition(cluster)["reason"]) == ("False", "NotHeld")
+    assert cluster.leftovers() == []
+
+
+def test_after_restore_is_checked() -> None:
+    _spec, errors = read_maintenance_spec(
+        {"nodes": ["a"], "silence": {**SILENCE, "tail": "5m", "afterRestore": "10m"}}
+    )
+    assert [(e.path, "longer than" in e.message) for e in errors] == [
+        ("spec.silence.afterRestore", True)
+    ]
+    spec, errors = read_maintenance_spec({"nodes": ["a"], "silence": SILENCE})
+    assert spec is not None
+    assert spec.silence is not None
+    assert spec.silence.after_restore == timedelta(minutes=2)
+
+
 def test_capped_by_max_duration_then_left_to_lapse() -> None:
     cluster = silenced(tail="10m", maxDuration="30m")
     cluster.run_until(lambda c: c.phase() == NodePhase.IN_MAINTENANCE)
@@ -135,7 +175,7 @@ def test_capped_by_max_duration_then_left_to_lapse() -> None:
 
 
 def test_alertmanager_down_never_blocks_the_maintenance() -> None:
-    cluster = silenced()
+    cluster = silenced(afterRestore="0s")  # the expiry at the restore fails, then is retried
     cluster.alertmanager.down = True
     cluster.run_until(lambda c: c.phase() == NodePhase.IN_MAINTENANCE)
     found = condition(cluster)

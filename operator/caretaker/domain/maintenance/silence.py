@@ -4,9 +4,12 @@ them, and what the status, the Events and the ``Silenced`` condition say. Pure; 
 
 A node's silences are held from Draining until it is restored (Completed), with an end of
 ``min(now + tail, start + maxDuration)`` moved forward every reconcile (at most every tenth of the
-tail, so a round that made progress 20 ms ago does not ask again). They are expired when the node
-is restored, rolled back (failure or abort), or the Maintenance is deleted; an expiry that fails
-is retried, and the short tail ends them anyway. A failure never blocks the maintenance.
+tail, so a round that made progress 20 ms ago does not ask again). Once the node is restored they
+are shortened to end ``afterRestore`` (default 2 minutes) after the restore, so that the alerts the
+maintenance itself raised resolve while still silenced; Alertmanager ends them then. They are
+expired at once when the node is rolled back (failure or abort), when the Maintenance is deleted,
+or with ``afterRestore: 0s``; an expiry that fails is retried, and the short tail ends them anyway.
+A failure never blocks the maintenance.
 """
 
 from __future__ import annotations
@@ -105,6 +108,16 @@ def plan_silences(
                 ended = rec.with_(state=SilenceState.EXPIRED)
                 status = status.replace_node(record.with_(silence=ended))
                 continue
+            until = _settled_at(record, spec, deleting, now)
+            if until is not None and spec is not None:  # restored: end after afterRestore
+                if rec.error or rec.ends_at is None or rec.ends_at > until:
+                    start = rec.started_at or _whole_second(now)
+                    ending = _hold(
+                        record, rec, spec=spec, identity=identity, start=start, now=now, until=until
+                    )
+                    if ending is not None:
+                        work.append(ending)
+                continue
             done = rec.with_(state=SilenceState.EXPIRED, error="", tried_at=None)
             where = _where(rec, spec, identity)
             prefix = node_marker_prefix(identity, record.name)
@@ -120,6 +133,7 @@ def _hold(
     identity: str,
     start: datetime,
     now: datetime,
+    until: datetime | None = None,  # a restored node's: end then (afterRestore), no later
 ) -> HoldSilences | None:
     groups = [g for g in spec.matchers if record.osds or not any(m.needs_osds for m in g)]
     if not groups:
@@ -127,8 +141,9 @@ def _hold(
     rendered = tuple(tuple(render(m, record.name, record.osds) for m in g) for g in groups)
     texts = tuple(",".join(str(m) for m in g) for g in rendered)
     cap = start + spec.max_duration
-    ends_at = min(now + spec.tail, cap)
-    if rec is not None and not rec.error and rec.matchers == texts and rec.ends_at is not None:
+    ends_at = min(now + spec.tail if until is None else until, cap)
+    unchanged = rec is not None and not rec.error and rec.matchers == texts
+    if until is None and unchanged and rec is not None and rec.ends_at is not None:
         step = max(spec.tail / 10, MIN_EXTENSION)
         if ends_at - rec.ends_at < step and (ends_at != cap or rec.ends_at == cap):
             return None
@@ -148,6 +163,32 @@ def _hold(
         ends_at=ends_at,
     )
     return HoldSilences(record.name, where, start, rendered, markers, ids, ends_at, comment, done)
+
+
+def _settled_at(
+    record: NodeRecord, spec: SilenceSpec | None, deleting: bool, now: datetime
+) -> datetime | None:
+    """When a restored node's silences end: ``afterRestore`` after its restore (None: now,
+    as for a rolled-back node, a deleted Maintenance or ``afterRestore: 0s``)."""
+    if spec is None or deleting or record.phase != NodePhase.COMPLETED:
+        return None
+    if spec.after_restore <= timedelta(0):
+        return None
+    return (record.finished_at or now) + spec.after_restore
+
+
+def silences_end_at(status: MaintenanceStatus) -> datetime | None:
+    """The earliest end of a restored node's silences still recorded as active: the round that
+    records them expired should not wait for an idle Maintenance's long sleep."""
+    ends = [
+        n.silence.ends_at
+        for n in status.nodes
+        if n.phase not in HELD_PHASES
+        and n.silence is not None
+        and n.silence.state == SilenceState.ACTIVE
+        and n.silence.ends_at is not None
+    ]
+    return min(ends, default=None)
 
 
 def _where(rec: SilenceRecord | None, spec: SilenceSpec | None, identity: str) -> AlertmanagerRef:
@@ -191,7 +232,17 @@ def settle(
         return record.with_(silence=work.record), (Note(NORMAL, Reason.SILENCE_EXPIRED, text),)
     held = replace(work.record, ids=ids or ())
     notes: tuple[Note, ...] = ()
-    if before is None or before.ids != held.ids:
+    if record.phase not in HELD_PHASES:  # restored: the silences were shortened (afterRestore)
+        text = (
+            f"Alertmanager silences of node {record.name} end at {format_time(work.ends_at)} "
+            "(spec.silence.afterRestore after its restore)"
+        )
+        notes = (
+            ()
+            if before is not None and before.ends_at == held.ends_at
+            else (Note(NORMAL, Reason.SILENCE_EXPIRED, text),)
+        )
+    elif before is None or before.ids != held.ids:
         text = (
             f"Alerts of node {record.name} silenced in Alertmanager until "
             f"{format_time(work.ends_at)} ({'; '.join(held.matchers)})"

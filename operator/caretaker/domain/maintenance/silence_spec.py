@@ -15,11 +15,16 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from caretaker.domain.common.durations import format_duration
 from caretaker.domain.common.secret_refs import read_secret_key_ref
 from caretaker.domain.common.validation import SpecReader
 
 DEFAULT_TAIL = timedelta(minutes=10)
 DEFAULT_MAX_DURATION = timedelta(hours=24)
+# after a node is restored its silences stay this long, so that the alerts the maintenance
+# raised (an OSD down, seen late through the exporter and Prometheus) resolve while still
+# silenced instead of paging for a node that is already back
+DEFAULT_AFTER_RESTORE = timedelta(minutes=2)
 MAX_SILENCES = 10
 _MATCHER = re.compile(r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*$')
 _PLACEHOLDER = re.compile(r"\{([a-zA-Z]*)\}")
@@ -75,6 +80,7 @@ class SilenceSpec:
     matchers: tuple[tuple[LabelMatch, ...], ...] = DEFAULT_MATCHERS
     tail: timedelta = DEFAULT_TAIL
     max_duration: timedelta = DEFAULT_MAX_DURATION
+    after_restore: timedelta = DEFAULT_AFTER_RESTORE
 
 
 def render(template: LabelMatch, node: str, osds: tuple[int, ...]) -> LabelMatch:
@@ -87,7 +93,7 @@ def render(template: LabelMatch, node: str, osds: tuple[int, ...]) -> LabelMatch
 
 def read_silence(r: SpecReader, raw: Mapping[str, Any]) -> SilenceSpec | None:
     path = "spec.silence"
-    r.unknown_keys(raw, {"alertmanager", "matchers", "tail", "maxDuration"}, path)
+    r.unknown_keys(raw, {"alertmanager", "matchers", "tail", "maxDuration", "afterRestore"}, path)
     am = r.section(raw, "alertmanager", path)
     r.unknown_keys(am, {"url", "bearerTokenSecretRef"}, f"{path}.alertmanager")
     secret, key = _read_token_ref(r, am, f"{path}.alertmanager")
@@ -100,8 +106,13 @@ def read_silence(r: SpecReader, raw: Mapping[str, Any]) -> SilenceSpec | None:
     longest = r.duration(raw, "maxDuration", path, DEFAULT_MAX_DURATION) or DEFAULT_MAX_DURATION
     if tail > longest:
         r.fail(f"{path}.tail", f"longer than spec.silence.maxDuration ({longest})")
+    after = r.duration(raw, "afterRestore", path, DEFAULT_AFTER_RESTORE, positive=False)
+    if after is not None and after > tail:
+        r.fail(f"{path}.afterRestore", f"longer than spec.silence.tail ({format_duration(tail)})")
     matchers = _read_matchers(r, raw, f"{path}.matchers")
-    return SilenceSpec(url, secret, key, matchers, tail, longest) if url else None
+    if not url:
+        return None
+    return SilenceSpec(url, secret, key, matchers, tail, longest, after or timedelta(0))
 
 
 def _read_token_ref(r: SpecReader, am: Mapping[str, Any], path: str) -> tuple[str, str]:

@@ -43,7 +43,11 @@ from caretaker.domain.maintenance.render import (
     record_evictions,
     render_status,
 )
-from caretaker.domain.maintenance.silence import silence_condition, silence_spec_of
+from caretaker.domain.maintenance.silence import (
+    silence_condition,
+    silence_spec_of,
+    silences_end_at,
+)
 from caretaker.domain.maintenance.status import MaintenanceStatus, NodePhase
 from caretaker.domain.maintenance.world import World
 from caretaker.handlers.maintenance.hooks import run_hook
@@ -54,6 +58,7 @@ from caretaker.handlers.maintenance.silences import keep_silences
 from caretaker.metrics import record_maintenance_phase
 
 logger = logging.getLogger("caretaker.maintenance")
+SILENCE_END_SLACK = 1.0  # seconds after a silence's end: Alertmanager has ended it
 FAST_REQUEUE_SECONDS = 0.02  # after progress: the next step at once, no hot loop on errors
 
 
@@ -90,7 +95,11 @@ class Reconciled:
             return FAST_REQUEUE_SECONDS
         if self.action_error is not None:
             return interval
-        return idle_wait(self.step.summary, now, timedelta(seconds=interval)).total_seconds()
+        wait = idle_wait(self.step.summary, now, timedelta(seconds=interval)).total_seconds()
+        ends = silences_end_at(self.step.status)  # a restored node's silences end by themselves
+        if ends is not None:
+            wait = min(wait, max((ends - now).total_seconds(), 0.0) + SILENCE_END_SLACK)
+        return wait
 
 
 def reconcile_once(ports: MaintenancePorts, body: Mapping[str, Any], now: datetime) -> Reconciled:
